@@ -1,0 +1,53 @@
+"""Searchers: propose configurations from a search space and learn from their results."""
+
+from searchers._base import FINISHED, Searcher, SearchSignal
+from searchers._space import (
+    Categorical,
+    Domain,
+    Float,
+    Function,
+    GridSearch,
+    Integer,
+    Normal,
+    choice,
+    grid_search,
+    lograndint,
+    loguniform,
+    qlograndint,
+    qloguniform,
+    qrandint,
+    qrandn,
+    quniform,
+    randint,
+    randn,
+    sample_from,
+    uniform,
+)
+from searchers._variant_generator import BasicVariantGenerator
+
+__all__ = [
+    "FINISHED",
+    "BasicVariantGenerator",
+    "Categorical",
+    "Domain",
+    "Float",
+    "Function",
+    "GridSearch",
+    "Integer",
+    "Normal",
+    "SearchSignal",
+    "Searcher",
+    "choice",
+    "grid_search",
+    "lograndint",
+    "loguniform",
+    "qlograndint",
+    "qloguniform",
+    "qrandint",
+    "qrandn",
+    "quniform",
+    "randint",
+    "randn",
+    "sample_from",
+    "uniform",
+]

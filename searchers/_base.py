@@ -1,0 +1,88 @@
+"""The searcher interface: propose configurations, learn from their results."""
+
+from __future__ import annotations
+
+import abc
+import enum
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+class SearchSignal(enum.Enum):
+    """Answers from `Searcher.suggest` other than a config."""
+
+    FINISHED = "FINISHED"
+
+
+FINISHED = SearchSignal.FINISHED
+"""Returned by `Searcher.suggest` when the searcher will propose no more configurations."""
+
+
+class Searcher(abc.ABC):
+    """Proposes configurations and learns from their results.
+
+    Life cycle, as driven by the event loop:
+
+    1. `set_search_properties(metric, mode, param_space)` once before the first suggestion, with
+       the experiment's settings. A searcher built with its own metric/mode/space keeps them and
+       checks that they agree.
+    2. `suggest(trial_id)` whenever the loop has room for a new trial: a config (plain dict, all
+       values resolved), `None` for "ask again later" (e.g. waiting on results), or `FINISHED`.
+    3. `on_trial_result(trial_id, result)` for intermediate results (optional hook).
+    4. `on_trial_complete(trial_id, result, error)` exactly once per suggested trial.
+    5. `state_dict()` / `load_state_dict()` for experiment checkpoints: plain JSON data, so that a
+       restored searcher makes the same next suggestions as the original would have.
+
+    Attributes:
+        max_queued: How many suggested trials may wait unstarted. Model-based searchers keep 1 so
+            the loop does not run ahead of the model; random and grid search may queue more.
+    """
+
+    max_queued: int = 1
+
+    def __init__(self, *, metric: str | None = None, mode: str | None = None) -> None:
+        if mode is not None and mode not in ("min", "max"):
+            raise ValueError(f"`mode` must be 'min' or 'max', got mode={mode!r}")
+        self.metric = metric
+        self.mode = mode
+
+    def set_search_properties(
+        self, metric: str | None, mode: str | None, param_space: Mapping[str, Any]
+    ) -> None:
+        """Take the experiment's metric, mode and search space."""
+        for name, ours, theirs in (("metric", self.metric, metric), ("mode", self.mode, mode)):
+            if ours is not None and theirs is not None and ours != theirs:
+                raise ValueError(
+                    f"{type(self).__name__} was built with {name}={ours!r} but TuneConfig has "
+                    f"{name}={theirs!r}: set it in one place only"
+                )
+        self.metric = self.metric if self.metric is not None else metric
+        self.mode = self.mode if self.mode is not None else mode
+
+    @abc.abstractmethod
+    def suggest(self, trial_id: str) -> dict[str, Any] | SearchSignal | None:
+        """A new config for `trial_id`, `None` to be asked again later, or `FINISHED`."""
+
+    def on_trial_result(  # noqa: B027 - an optional hook
+        self, trial_id: str, result: Mapping[str, Any]
+    ) -> None:
+        """An intermediate result of a suggested trial."""
+
+    @abc.abstractmethod
+    def on_trial_complete(
+        self, trial_id: str, result: Mapping[str, Any] | None = None, error: bool = False
+    ) -> None:
+        """A suggested trial ended, with its last result (None if it reported none)."""
+
+    def add_evaluated_points(
+        self, points: Sequence[Mapping[str, Any]], results: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Warm-start the searcher with configs evaluated elsewhere and their results."""
+        raise NotImplementedError(f"{type(self).__name__} does not take evaluated points")
+
+    def state_dict(self) -> dict[str, Any]:
+        """The searcher's state as plain JSON data."""
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:  # noqa: B027 - an optional hook
+        """Restore the state returned by `state_dict()`."""

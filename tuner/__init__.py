@@ -1,0 +1,117 @@
+"""tuner: a fast, crash-safe hyperparameter tuning engine with a Ray Tune compatible API.
+
+Example:
+    >>> from tuner import Tuner, TuneConfig, report, loguniform
+    >>> def train_fn(config):
+    ...     for step in range(10):
+    ...         report({"loss": (config["lr"] - 0.01) ** 2 / (step + 1)})
+    >>> grid = Tuner(train_fn, param_space={"lr": loguniform(1e-4, 1e-1)},
+    ...              tune_config=TuneConfig(metric="loss", mode="min", num_samples=8)).fit()
+    ...     # doctest: +SKIP
+"""
+
+from schedulers import FIFOScheduler, TrialScheduler
+from searchers import (
+    BasicVariantGenerator,
+    Searcher,
+    choice,
+    grid_search,
+    lograndint,
+    loguniform,
+    qlograndint,
+    qloguniform,
+    qrandint,
+    qrandn,
+    quniform,
+    randint,
+    randn,
+    sample_from,
+    uniform,
+)
+from tuner._callback import Callback, TrialInfo
+from tuner._checkpoint import Checkpoint
+from tuner._clock import FakeClock, SystemClock
+from tuner._config import CheckpointConfig, FailureConfig, RunConfig, TuneConfig
+from tuner._executor import Executor
+from tuner._inprocess_executor import InProcessExecutor
+from tuner._process_executor import LocalExecutor
+from tuner._result import Result
+from tuner._result_grid import ResultGrid
+from tuner._session import TrialContext, get_checkpoint, get_context, report
+from tuner._stoppers import (
+    CombinedStopper,
+    ExperimentPlateauStopper,
+    FunctionStopper,
+    MaximumIterationStopper,
+    Stopper,
+    TimeoutStopper,
+    TrialPlateauStopper,
+)
+from tuner._trainable import Trainable, with_resources
+from tuner._tuner import Tuner
+from tuner.exceptions import (
+    CheckpointError,
+    ConfigError,
+    RestoreError,
+    StorageError,
+    TrialError,
+    TuneError,
+    WorkerDiedError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BasicVariantGenerator",
+    "Callback",
+    "Checkpoint",
+    "CheckpointConfig",
+    "CheckpointError",
+    "CombinedStopper",
+    "ConfigError",
+    "Executor",
+    "ExperimentPlateauStopper",
+    "FIFOScheduler",
+    "FailureConfig",
+    "FakeClock",
+    "FunctionStopper",
+    "InProcessExecutor",
+    "LocalExecutor",
+    "MaximumIterationStopper",
+    "RestoreError",
+    "Result",
+    "ResultGrid",
+    "RunConfig",
+    "Searcher",
+    "Stopper",
+    "StorageError",
+    "SystemClock",
+    "TimeoutStopper",
+    "Trainable",
+    "TrialContext",
+    "TrialError",
+    "TrialInfo",
+    "TrialPlateauStopper",
+    "TrialScheduler",
+    "TuneConfig",
+    "TuneError",
+    "Tuner",
+    "WorkerDiedError",
+    "choice",
+    "get_checkpoint",
+    "get_context",
+    "grid_search",
+    "lograndint",
+    "loguniform",
+    "qlograndint",
+    "qloguniform",
+    "qrandint",
+    "qrandn",
+    "quniform",
+    "randint",
+    "randn",
+    "report",
+    "sample_from",
+    "uniform",
+    "with_resources",
+]

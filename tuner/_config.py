@@ -1,0 +1,176 @@
+"""Settings objects passed to the `Tuner`: frozen, validated on construction."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from tuner.exceptions import ConfigError
+
+if TYPE_CHECKING:
+    import fsspec
+
+    from schedulers import TrialScheduler
+    from searchers import Searcher
+    from tuner._callback import Callback
+    from tuner._stoppers import Stopper
+
+
+def _check_mode(mode: str | None, where: str) -> None:
+    if mode is not None and mode not in ("min", "max"):
+        raise ConfigError(f"{where}: mode must be 'min' or 'max', got mode={mode!r}")
+
+
+@dataclass(frozen=True)
+class TuneConfig:
+    """What to search and how.
+
+    Attributes:
+        metric: The result key to optimise; needed by schedulers, searchers and best-result lookups.
+        mode: "min" or "max"; given together with `metric`.
+        search_alg: A `searchers.Searcher`; random/grid search (`BasicVariantGenerator`) if None.
+        scheduler: A `schedulers.TrialScheduler`; `FIFOScheduler` if None.
+        num_samples: How often the search space is sampled (grids repeat this often); -1 samples
+            until a stop criterion or the time budget ends the experiment.
+        max_concurrent_trials: Upper bound on trials running at once (resources also bound it).
+        time_budget_s: Wall-clock seconds after which the experiment stops.
+        reuse_actors: Reuse worker processes (and class trainables via `reset_config`) across trials.
+        seed: Makes the sampled configurations reproducible.
+        trial_name_creator: Optional `f(trial_id, config) -> str` for trial names.
+
+    Example:
+        >>> TuneConfig(metric="loss", mode="min", num_samples=20).num_samples
+        20
+    """
+
+    metric: str | None = None
+    mode: Literal["min", "max"] | None = None
+    search_alg: Searcher | None = None
+    scheduler: TrialScheduler | None = None
+    num_samples: int = 1
+    max_concurrent_trials: int | None = None
+    time_budget_s: float | None = None
+    reuse_actors: bool = True
+    seed: int | None = None
+    trial_name_creator: Callable[[str, Mapping[str, Any]], str] | None = None
+
+    def __post_init__(self) -> None:
+        _check_mode(self.mode, "TuneConfig")
+        if (self.metric is None) != (self.mode is None):
+            raise ConfigError(
+                "TuneConfig needs metric and mode together, got "
+                f"metric={self.metric!r}, mode={self.mode!r}: set both or neither"
+            )
+        if isinstance(self.num_samples, bool) or not isinstance(self.num_samples, int):
+            raise ConfigError(f"num_samples must be an int, got {self.num_samples!r}")
+        if self.num_samples < 1 and self.num_samples != -1:
+            raise ConfigError(
+                f"num_samples must be >= 1 (or -1 to sample until a stop criterion or the time "
+                f"budget ends the experiment), got num_samples={self.num_samples}"
+            )
+        if self.max_concurrent_trials is not None and self.max_concurrent_trials < 1:
+            raise ConfigError(
+                "max_concurrent_trials must be >= 1 or None (no limit beyond resources), got "
+                f"max_concurrent_trials={self.max_concurrent_trials}"
+            )
+        if self.time_budget_s is not None and self.time_budget_s <= 0:
+            raise ConfigError(f"time_budget_s must be > 0, got time_budget_s={self.time_budget_s}")
+
+
+@dataclass(frozen=True)
+class CheckpointConfig:
+    """Which checkpoints to keep, and when class trainables checkpoint.
+
+    Attributes:
+        num_to_keep: Keep at most this many checkpoints per trial (None keeps all). Without a
+            score attribute the oldest go first, otherwise the worst-scoring; the newest one of a
+            trial that may still resume, and any another trial still needs, are never deleted.
+        checkpoint_score_attribute: Result key that ranks checkpoints.
+        checkpoint_score_order: "max" (higher is better) or "min".
+        checkpoint_frequency: Class trainables checkpoint every N iterations (0: never).
+        checkpoint_at_end: Class trainables checkpoint when they end.
+    """
+
+    num_to_keep: int | None = None
+    checkpoint_score_attribute: str | None = None
+    checkpoint_score_order: Literal["min", "max"] = "max"
+    checkpoint_frequency: int = 0
+    checkpoint_at_end: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.num_to_keep is not None and self.num_to_keep < 1:
+            raise ConfigError(
+                f"CheckpointConfig(num_to_keep) must be >= 1 or None (keep all), got "
+                f"num_to_keep={self.num_to_keep}: to keep no checkpoints, do not report any"
+            )
+        _check_mode(self.checkpoint_score_order, "CheckpointConfig(checkpoint_score_order)")
+        if self.checkpoint_frequency < 0:
+            raise ConfigError(
+                f"checkpoint_frequency must be >= 0, got {self.checkpoint_frequency}"
+            )
+
+
+@dataclass(frozen=True)
+class FailureConfig:
+    """What happens when a trial fails.
+
+    Attributes:
+        max_failures: Retry a failed trial from its latest checkpoint up to this many times
+            (-1: forever, 0: never).
+        fail_fast: Stop the whole experiment at the first trial failure.
+    """
+
+    max_failures: int = 0
+    fail_fast: bool = False
+
+    def __post_init__(self) -> None:
+        if self.max_failures < -1:
+            raise ConfigError(
+                f"max_failures must be >= 0 or -1 (retry forever), got {self.max_failures}"
+            )
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Where results go and when trials stop.
+
+    Attributes:
+        name: Experiment name, the directory under `storage_path` (default: trainable name + time).
+        storage_path: A local path or any fsspec URL (s3://, memory://, ...); default
+            `~/tuner_results`.
+        storage_filesystem: An fsspec filesystem to use instead of the one the URL implies
+            (for custom credentials or endpoints).
+        stop: A dict of `{result_key: bound}`, a callable `(trial_id, result) -> bool`, or a Stopper.
+        callbacks: Extra `Callback`s (result.json, progress.csv and TensorBoard logging are built in).
+        checkpoint_config: Checkpoint retention and frequency.
+        failure_config: Retries and fail-fast.
+        verbose: 0 silent, 1 a status line now and then (default), 2 a table, 3 every result.
+        experiment_checkpoint_period_s: Seconds between experiment state saves, or "auto" (at most
+            5% of wall time); the environment variable TUNE_GLOBAL_CHECKPOINT_S overrides it.
+    """
+
+    name: str | None = None
+    storage_path: str | os.PathLike[str] | None = None
+    storage_filesystem: fsspec.AbstractFileSystem | None = None
+    stop: Mapping[str, float] | Callable[[str, Mapping[str, Any]], bool] | Stopper | None = None
+    callbacks: Sequence[Callback] = ()
+    checkpoint_config: CheckpointConfig = CheckpointConfig()
+    failure_config: FailureConfig = FailureConfig()
+    verbose: int = 1
+    experiment_checkpoint_period_s: float | Literal["auto"] = "auto"
+
+    def __post_init__(self) -> None:
+        if self.verbose not in (0, 1, 2, 3):
+            raise ConfigError(f"verbose must be 0, 1, 2 or 3, got verbose={self.verbose!r}")
+        if self.name is not None and (not self.name or "/" in self.name or self.name in (".", "..")):
+            raise ConfigError(
+                f"RunConfig(name) must be a non-empty directory name without '/', got {self.name!r}"
+            )
+        period = self.experiment_checkpoint_period_s
+        if period != "auto" and (not isinstance(period, int | float) or period <= 0):
+            raise ConfigError(
+                "experiment_checkpoint_period_s must be a number of seconds > 0 or 'auto', got "
+                f"{period!r}"
+            )

@@ -1,0 +1,478 @@
+"""The event loop: creates trials, starts them, and acts on what schedulers and stoppers decide."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import fsspec
+
+from schedulers import Decision, Exploit, TrialScheduler
+from searchers import FINISHED, Searcher
+from tuner._callback import Callback, TrialInfo
+from tuner._clock import Clock
+from tuner._config import CheckpointConfig, FailureConfig
+from tuner._executor import Executor
+from tuner._progress import BestTracker, StatusReporter
+from tuner._protocol import (
+    CheckpointRef,
+    Control,
+    EndEvent,
+    EndReason,
+    ErrorEvent,
+    Event,
+    ResultEvent,
+    TrialSpec,
+)
+from tuner._stoppers import Stopper
+from tuner._trainable import TrainableKind
+from tuner._trial import (
+    ERROR,
+    PAUSED,
+    PENDING,
+    RUNNING,
+    TERMINATED,
+    CheckpointRecord,
+    StatusChange,
+    Trial,
+    TrialTable,
+)
+from tuner.exceptions import ConfigError, TrialError
+
+logger = logging.getLogger(__name__)
+
+_IDLE_WAIT_S = 1.0  # longest wait for events when nothing else is due (a bound, not a poll rate)
+
+
+@dataclass
+class ExperimentSettings:
+    """What the event loop needs to know about the experiment (built by the Tuner)."""
+
+    name: str
+    path: str
+    filesystem: fsspec.AbstractFileSystem
+    local_path: str
+    trainable_name: str
+    kind: TrainableKind
+    resources: Mapping[str, float]
+    metric: str | None
+    mode: str | None
+    num_samples: int
+    cap_trials: bool
+    max_concurrent: int | None
+    time_budget_s: float | None
+    checkpoint_config: CheckpointConfig = field(default_factory=CheckpointConfig)
+    failure_config: FailureConfig = field(default_factory=FailureConfig)
+    trial_name_creator: Any = None
+
+
+class TuneController:
+    """Drives trials through their life cycle until the experiment ends.
+
+    One thread, no busy-waiting: each turn it creates and starts trials while there is room,
+    blocks in `executor.wait()` until events arrive or a periodic task is due, then hands each
+    result to the stopper and scheduler and acts on their decisions.
+    """
+
+    def __init__(
+        self,
+        settings: ExperimentSettings,
+        *,
+        executor: Executor,
+        searcher: Searcher,
+        scheduler: TrialScheduler,
+        stopper: Stopper | None,
+        callbacks: Sequence[Callback],
+        clock: Clock,
+        reporter: StatusReporter,
+        experiment_id: str,
+        trials: TrialTable | None = None,
+        elapsed_before: float = 0.0,
+    ) -> None:
+        self.settings = settings
+        self.executor = executor
+        self.searcher = searcher
+        self.scheduler = scheduler
+        self.stopper = stopper
+        self.callbacks = list(callbacks)
+        self.clock = clock
+        self.reporter = reporter
+        self.trials = trials if trials is not None else TrialTable()
+        self.best = BestTracker(settings.metric, settings.mode)
+        self._experiment_id = experiment_id
+        self._searcher_finished = False
+        self._stop_reason: str | None = None
+        self._pending_exploits: dict[str, Exploit] = {}
+        self._started_at = clock.monotonic() - elapsed_before
+        self._checked_metric = False
+        self.checkpoint_hooks: list[Any] = []
+        """Called as `hook(trial, record)` for every new checkpoint (retention book-keeping)."""
+        self.periodic: list[Any] = []
+        """Objects with `due_in(now) -> seconds` and `run(now)`, e.g. the experiment saver."""
+
+    # ----------------------------------------------------------------- the loop
+    def elapsed(self) -> float:
+        return self.clock.monotonic() - self._started_at
+
+    def run(self) -> None:
+        """Run until every trial ended, a stop criterion or the budget ends it, or an error."""
+        for callback in self.callbacks:
+            callback.setup(self.settings.local_path)
+        self.executor.check_resources(self.settings.resources)
+        try:
+            while self._stop_reason is None:
+                self._fill_slots()
+                if self._is_finished():
+                    break
+                events = self.executor.wait(self._wait_timeout())
+                for event in events:
+                    self._handle(event)
+                    if self._stop_reason is not None:
+                        break
+                self._run_periodic()
+                if self._time_budget_spent() and self._stop_reason is None:
+                    self._stop_reason = "time budget"
+                if self.stopper is not None and self.stopper.stop_all():
+                    self._stop_reason = self._stop_reason or "stopper"
+        finally:
+            self._wind_down(pause=self._stop_reason == "interrupted")
+        self.reporter.final(self.elapsed(), self.counts(), self.best, self.settings.path)
+
+    def interrupt(self) -> None:
+        """End the experiment soon, pausing running trials so that a restore resumes them."""
+        self._stop_reason = "interrupted"
+
+    @property
+    def stop_reason(self) -> str | None:
+        return self._stop_reason
+
+    def counts(self) -> dict[Any, int]:
+        return {s: self.trials.count(s) for s in (PENDING, RUNNING, PAUSED, TERMINATED, ERROR)}
+
+    def _wait_timeout(self) -> float:
+        now = self.elapsed()
+        due = [_IDLE_WAIT_S, self.reporter.due_in(now)]
+        due += [task.due_in(now) for task in self.periodic]
+        if self.settings.time_budget_s is not None:
+            due.append(max(0.0, self.settings.time_budget_s - now))
+        return max(0.0, min(due))
+
+    def _run_periodic(self) -> None:
+        now = self.elapsed()
+        self.reporter.maybe_report(now, self.counts(), self.best)
+        for task in self.periodic:
+            if task.due_in(now) <= 0:
+                task.run(now)
+
+    def _time_budget_spent(self) -> bool:
+        budget = self.settings.time_budget_s
+        return budget is not None and self.elapsed() >= budget
+
+    def _is_finished(self) -> bool:
+        if self.executor.num_active:
+            return False
+        if self.trials.count(PENDING) or self.trials.count(PAUSED):
+            # Nothing runs, yet trials wait: _fill_slots found none it could start.
+            if self._can_start_more():
+                waiting = self.trials.count(PENDING) + self.trials.count(PAUSED)
+                logger.warning(
+                    "the scheduler chose none of the %d waiting trials and nothing is running; "
+                    "ending the experiment",
+                    waiting,
+                )
+                return True
+            return False
+        return self._searcher_finished
+
+    # ----------------------------------------------------------------- creating and starting
+    def _can_start_more(self) -> bool:
+        limit = self.settings.max_concurrent
+        if limit is not None and self.executor.num_active >= limit:
+            return False
+        return self.executor.can_start(self.settings.resources)
+
+    def _fill_slots(self) -> None:
+        while self._stop_reason is None and self._can_start_more():
+            if not any(t.never_started for t in self.trials.with_status(PENDING)):
+                self._create_trial()
+            candidates = [
+                t.view()
+                for t in self.trials.with_status(PENDING, PAUSED)
+                if not self.executor.is_active(t.trial_id)
+            ]
+            if not candidates:
+                return
+            chosen = self.scheduler.choose_trial_to_run(candidates)
+            if chosen is None:
+                queued = sum(t.never_started for t in self.trials.with_status(PENDING))
+                if queued < max(1, self.searcher.max_queued) and self._create_trial():
+                    continue
+                return
+            self._start(self.trials[chosen])
+
+    def _create_trial(self) -> bool:
+        if self._searcher_finished:
+            return False
+        if self.settings.cap_trials and self.settings.num_samples != -1:
+            if len(self.trials) >= self.settings.num_samples:
+                self._searcher_finished = True
+                return False
+        trial_id = f"{self._experiment_id}_{len(self.trials):05d}"
+        suggestion = self.searcher.suggest(trial_id)
+        if suggestion is None:
+            return False
+        if suggestion is FINISHED:
+            self._searcher_finished = True
+            return False
+        assert isinstance(suggestion, dict)  # noqa: S101 - narrowed for mypy; searchers return dicts
+        creator = self.settings.trial_name_creator
+        name = (
+            str(creator(trial_id, suggestion))
+            if creator is not None
+            else f"{self.settings.trainable_name}_{trial_id}"
+        )
+        trial = Trial(
+            trial_id=trial_id,
+            name=name,
+            config=suggestion,
+            path=f"{self.settings.path.rstrip('/')}/{name}",
+            resources=dict(self.settings.resources),
+        )
+        self.add_trial(trial)
+        return True
+
+    def add_trial(self, trial: Trial) -> None:
+        if not trial.history:
+            trial.history.append(StatusChange(trial.status, self.clock.time()))
+        self.trials.add(trial)
+        self.scheduler.on_trial_add(trial.view())
+
+    def local_dir(self, trial: Trial) -> str:
+        path = os.path.join(self.settings.local_path, trial.name)
+        os.makedirs(path, exist_ok=True)
+        return path
+
+    def info(self, trial: Trial) -> TrialInfo:
+        return TrialInfo(
+            trial.trial_id, trial.name, trial.config, self.local_dir(trial), trial.status.value
+        )
+
+    def _start(self, trial: Trial) -> None:
+        restore = trial.restore_from
+        metrics = restore.metrics if restore is not None else {}
+        spec = TrialSpec(
+            trial_id=trial.trial_id,
+            trial_name=trial.name,
+            trainable_key="",
+            config=trial.config,
+            trial_path=trial.path,
+            filesystem=self.settings.filesystem,
+            restore_path=restore.path if restore is not None else None,
+            start_iteration=int(metrics.get("training_iteration", 0)),
+            time_total_s=float(metrics.get("time_total_s", 0.0)),
+            next_checkpoint_index=trial.next_checkpoint_index,
+            checkpoint_frequency=self.settings.checkpoint_config.checkpoint_frequency,
+            checkpoint_at_end=bool(self.settings.checkpoint_config.checkpoint_at_end),
+            resources=trial.resources,
+            experiment_name=self.settings.name,
+        )
+        trial.transition(RUNNING, self.clock.time())
+        info = self.info(trial)
+        for callback in self.callbacks:
+            callback.on_trial_start(info)
+        self.executor.start_trial(spec)
+
+    # ----------------------------------------------------------------- events
+    def _handle(self, event: Event) -> None:
+        trial = self.trials[event.trial_id]
+        if isinstance(event, ResultEvent):
+            self._on_result(trial, event)
+        elif isinstance(event, EndEvent):
+            self._on_end(trial, event)
+        else:
+            self._on_error(trial, event.error)
+
+    def _record_checkpoint(self, trial: Trial, ref: CheckpointRef, metrics: dict[str, Any]) -> None:
+        record = CheckpointRecord(ref.index, ref.path, metrics)
+        trial.checkpoints.append(record)
+        trial.next_checkpoint_index = max(trial.next_checkpoint_index, ref.index + 1)
+        for hook in self.checkpoint_hooks:
+            hook(trial, record)
+
+    def _check_metric(self, result: Mapping[str, Any]) -> None:
+        metric = self.settings.metric
+        if metric is None or self._checked_metric:
+            return
+        if metric not in result:
+            raise ConfigError(
+                f"metric '{metric}' was not in the reported result "
+                f"{ {k: v for k, v in result.items() if k not in ('hostname', 'pid')} }: "
+                "report it or change TuneConfig(metric=...)"
+            )
+        value = result[metric]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(
+                f"metric '{metric}' must be a number, but a trial reported {value!r} "
+                f"({type(value).__name__}): report a float or int"
+            )
+        self._checked_metric = True
+
+    def _on_result(self, trial: Trial, event: ResultEvent) -> None:
+        if trial.status is not RUNNING:
+            # Sent before the trial learned it was stopped or paused: the result is dropped,
+            # but a checkpoint it persisted is kept track of (it is the trial's latest state).
+            if event.checkpoint is not None:
+                self._record_checkpoint(trial, event.checkpoint, event.metrics)
+            return
+        result = event.metrics
+        self._check_metric(result)
+        trial.last_result = result
+        if event.checkpoint is not None:
+            self._record_checkpoint(trial, event.checkpoint, result)
+        info = self.info(trial)
+        for callback in self.callbacks:
+            callback.on_trial_result(info, result)
+        self.reporter.result(trial.trial_id, result)
+        self.best.update(trial.trial_id, trial.config, result)
+        self.searcher.on_trial_result(trial.trial_id, result)
+        if self.stopper is not None and self.stopper(trial.trial_id, result):
+            self._stop_trial(trial, completed=True)
+        else:
+            decision = self.scheduler.on_trial_result(trial.view(), result)
+            self._act(trial, decision)
+        for trial_id in self.scheduler.take_trials_to_stop():
+            if trial_id in self.trials and not self.trials[trial_id].status.is_finished:
+                self._stop_trial(self.trials[trial_id], completed=False)
+
+    def _act(self, trial: Trial, decision: Decision) -> None:
+        if decision is Decision.CONTINUE:
+            if self.settings.kind is TrainableKind.CLASS:
+                self.executor.control(trial.trial_id, Control.CONTINUE)
+        elif decision is Decision.STOP:
+            self._stop_trial(trial, completed=False)
+        else:
+            self.executor.control(trial.trial_id, Control.PAUSE)
+            trial.transition(PAUSED, self.clock.time())
+            exploit = self.scheduler.take_exploit(trial.trial_id)
+            if exploit is not None:
+                self._pending_exploits[trial.trial_id] = exploit
+            info = self.info(trial)
+            for callback in self.callbacks:
+                callback.on_trial_pause(info)
+
+    def _stop_trial(self, trial: Trial, *, completed: bool) -> None:
+        """End a trial as TERMINATED: `completed` by a stop criterion, else by the scheduler."""
+        if self.executor.is_active(trial.trial_id):
+            self.executor.control(trial.trial_id, Control.STOP)
+        trial.transition(TERMINATED, self.clock.time())
+        view = trial.view()
+        if completed:
+            self.scheduler.on_trial_complete(view, trial.last_result)
+        else:
+            self.scheduler.on_trial_remove(view)
+        self.searcher.on_trial_complete(trial.trial_id, trial.last_result or None)
+        info = self.info(trial)
+        for callback in self.callbacks:
+            callback.on_trial_complete(info)
+
+    def _on_end(self, trial: Trial, event: EndEvent) -> None:
+        if event.checkpoint is not None:
+            self._record_checkpoint(trial, event.checkpoint, dict(trial.last_result))
+        if event.reason is EndReason.DONE and trial.status is RUNNING:
+            trial.last_result = {**trial.last_result, "done": True}
+            trial.transition(TERMINATED, self.clock.time())
+            self.scheduler.on_trial_complete(trial.view(), trial.last_result)
+            self.searcher.on_trial_complete(trial.trial_id, trial.last_result or None)
+            info = self.info(trial)
+            for callback in self.callbacks:
+                callback.on_trial_complete(info)
+        elif trial.status is PAUSED:
+            self._prepare_resume(trial)
+
+    def _prepare_resume(self, trial: Trial) -> None:
+        exploit = self._pending_exploits.pop(trial.trial_id, None)
+        if exploit is not None:
+            donor = self.trials[exploit.donor_trial_id]
+            if donor.latest_checkpoint is not None:
+                trial.restore_from = self.copy_checkpoint(donor.latest_checkpoint, trial)
+                trial.config = dict(exploit.new_config)
+                return
+        trial.restore_from = trial.latest_checkpoint
+        if trial.restore_from is None and trial.last_result:
+            logger.warning(
+                "trial %s was paused but has no checkpoint: it will start over when it resumes "
+                "(report a checkpoint, or implement save_checkpoint for class trainables)",
+                trial.trial_id,
+            )
+
+    def copy_checkpoint(self, record: CheckpointRecord, into: Trial) -> CheckpointRecord:
+        """Copy another trial's checkpoint into `into`'s directory, so retention cannot take it."""
+        from tuner._storage import checkpoint_dir_name, join
+
+        fs = self.settings.filesystem
+        dest = join(into.path, checkpoint_dir_name(into.next_checkpoint_index))
+        fs.copy(record.path, dest, recursive=True)
+        copied = CheckpointRecord(into.next_checkpoint_index, dest, dict(record.metrics))
+        into.checkpoints.append(copied)
+        into.next_checkpoint_index += 1
+        return copied
+
+    def _on_error(self, trial: Trial, error: TrialError) -> None:
+        if trial.status is not RUNNING:
+            logger.warning("trial %s failed while stopping: %s", trial.trial_id, error)
+            return
+        trial.num_failures += 1
+        trial.error = error.traceback or str(error)
+        self._write_error(trial, error)
+        failure = self.settings.failure_config
+        retry = not failure.fail_fast and (
+            failure.max_failures == -1 or trial.num_failures <= failure.max_failures
+        )
+        self.reporter.trial_error(trial.trial_id, str(error), retry)
+        info = self.info(trial)
+        for callback in self.callbacks:
+            callback.on_trial_error(info, error)
+        if retry:
+            trial.restore_from = trial.latest_checkpoint
+            trial.transition(PENDING, self.clock.time())
+            return
+        trial.transition(ERROR, self.clock.time())
+        self.scheduler.on_trial_error(trial.view())
+        self.searcher.on_trial_complete(trial.trial_id, trial.last_result or None, error=True)
+        if failure.fail_fast:
+            self._stop_reason = "fail_fast"
+
+    def _write_error(self, trial: Trial, error: TrialError) -> None:
+        path = os.path.join(self.local_dir(trial), "error.txt")
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(f"Failure #{trial.num_failures} at {self.clock.time():.0f}:\n")
+            f.write((error.traceback or str(error)).rstrip() + "\n\n")
+
+    # ----------------------------------------------------------------- the end
+    def _wind_down(self, *, pause: bool) -> None:
+        """Stop (or pause) what still runs, wait for it briefly, and release the workers."""
+        control = Control.PAUSE if pause else Control.STOP
+        for trial in self.trials.with_status(RUNNING):
+            self.executor.control(trial.trial_id, control)
+            if pause:
+                trial.transition(PAUSED, self.clock.time())
+            else:
+                self._stop_trial(trial, completed=True)
+        if not pause:
+            for trial in self.trials.with_status(PENDING, PAUSED):
+                trial.transition(TERMINATED, self.clock.time())
+        deadline = self.clock.monotonic() + 30.0
+        while self.executor.num_active and self.clock.monotonic() < deadline:
+            for event in self.executor.wait(1.0):
+                if isinstance(event, EndEvent):
+                    self._on_end(self.trials[event.trial_id], event)
+                elif isinstance(event, ResultEvent):
+                    self._on_result(self.trials[event.trial_id], event)
+        self.executor.shutdown()
+        infos = [self.info(t) for t in self.trials]
+        for callback in self.callbacks:
+            callback.on_experiment_end(infos)
+

@@ -1,0 +1,443 @@
+"""Trial output files: ``params.json``, ``result.json``, ``progress.csv`` and TensorBoard events.
+
+Each logger is a `Callback` writing into `TrialInfo.local_path`. They are built for an event loop
+delivering thousands of results a second: files stay open while a trial runs, results are
+buffered in memory and written in `flush()` (and when a trial stops), and nothing about a trial is
+kept once it ends.
+
+Example:
+    >>> import tempfile
+    >>> from tuner._callback import TrialInfo
+    >>> trial = TrialInfo("t0", "trial_t0", {"lr": 0.1}, tempfile.mkdtemp())
+    >>> logger = JsonLoggerCallback()
+    >>> logger.on_trial_start(trial)
+    >>> logger.on_trial_result(trial, {"loss": 0.5, "training_iteration": 1})
+    >>> logger.on_trial_complete(trial)
+    >>> open(os.path.join(trial.local_path, "result.json")).read()
+    '{"loss": 0.5, "training_iteration": 1}\\n'
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import json
+import logging
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from tuner._callback import Callback, TrialInfo
+
+logger = logging.getLogger(__name__)
+
+PARAMS_FILE = "params.json"
+RESULT_FILE = "result.json"
+PROGRESS_FILE = "progress.csv"
+
+# Result fields that are not metrics worth a TensorBoard curve (as in Ray Tune).
+_TB_EXCLUDED = frozenset({"config", "pid", "timestamp", "training_iteration"})
+_TB_TAG_PREFIX = "tune/"
+_TB_FLUSH_S = 5
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and arrays as Python values; anything else unchanged."""
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        return value.tolist()
+    return value
+
+
+def _json_default(value: Any) -> Any:
+    plain = _plain(value)
+    if plain is not value:
+        return plain
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return repr(value)
+
+
+def _to_json(value: Any, **kwargs: Any) -> str:
+    try:
+        return json.dumps(value, default=_json_default, **kwargs)
+    except (TypeError, ValueError):
+        # Non-string dict keys or circular references: fall back to a sanitised copy.
+        return json.dumps(_sanitise(value, depth=0), default=_json_default, **kwargs)
+
+
+def _sanitise(value: Any, depth: int) -> Any:
+    if depth > 50:
+        return repr(value)
+    if isinstance(value, Mapping):
+        return {str(k): _sanitise(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_sanitise(v, depth + 1) for v in value]
+    return value
+
+
+def flatten(result: Mapping[str, Any], sep: str = "/") -> dict[str, Any]:
+    """Flatten nested mappings into one level, joining keys with ``sep``.
+
+    Example:
+        >>> flatten({"a": {"b": 1}, "c": 2})
+        {'a/b': 1, 'c': 2}
+    """
+    flat: dict[str, Any] = {}
+    _flatten_into(flat, result, "", sep)
+    return flat
+
+
+def _flatten_into(flat: dict[str, Any], mapping: Mapping[str, Any], prefix: str, sep: str) -> None:
+    for key, value in mapping.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            _flatten_into(flat, value, name + sep, sep)
+        else:
+            flat[name] = value
+
+
+class JsonLoggerCallback(Callback):
+    """Writes ``params.json`` (the config) and ``result.json`` (one JSON object per line).
+
+    Config values that are not JSON (classes, functions, objects) are written as their
+    ``repr()``; numpy scalars are written as numbers.
+
+    Example:
+        >>> JsonLoggerCallback().flush()
+    """
+
+    def __init__(self) -> None:
+        self._trials: dict[str, _JsonTrial] = {}
+        self._warned_repr = False
+
+    def on_trial_start(self, trial: TrialInfo) -> None:
+        self._open(trial)
+
+    def on_trial_result(self, trial: TrialInfo, result: Mapping[str, Any]) -> None:
+        state = self._trials.get(trial.trial_id) or self._open(trial)
+        state.lines.append(_to_json(result) + "\n")
+
+    def flush(self) -> None:
+        for state in self._trials.values():
+            state.write()
+
+    def on_trial_pause(self, trial: TrialInfo) -> None:
+        self._close(trial.trial_id)
+
+    def on_trial_complete(self, trial: TrialInfo) -> None:
+        self._close(trial.trial_id)
+
+    def on_trial_error(self, trial: TrialInfo, error: BaseException) -> None:
+        self._close(trial.trial_id)
+
+    def on_experiment_end(self, trials: Sequence[TrialInfo]) -> None:
+        for trial_id in list(self._trials):
+            self._close(trial_id)
+
+    def _open(self, trial: TrialInfo) -> _JsonTrial:
+        if trial.trial_id in self._trials:
+            return self._trials[trial.trial_id]
+        os.makedirs(trial.local_path, exist_ok=True)
+        self._write_params(trial)
+        file = open(os.path.join(trial.local_path, RESULT_FILE), "a", encoding="utf-8")  # noqa: SIM115
+        state = self._trials[trial.trial_id] = _JsonTrial(file)
+        return state
+
+    def _write_params(self, trial: TrialInfo) -> None:
+        unjsonable: list[str] = []
+
+        def default(value: Any) -> Any:
+            plain = _plain(value)
+            if plain is not value:
+                return plain
+            if isinstance(value, (set, frozenset)):
+                return list(value)
+            unjsonable.append(repr(value))
+            return repr(value)
+
+        try:
+            text = json.dumps(trial.config, default=default, indent=2, sort_keys=True)
+        except (TypeError, ValueError):
+            text = json.dumps(_sanitise(trial.config, 0), default=default, indent=2)
+        if unjsonable and not self._warned_repr:
+            self._warned_repr = True
+            logger.warning(
+                "%s: config values that are not JSON are written as their repr(), e.g. %s",
+                PARAMS_FILE,
+                unjsonable[0],
+            )
+        with open(os.path.join(trial.local_path, PARAMS_FILE), "w", encoding="utf-8") as file:
+            file.write(text)
+
+    def _close(self, trial_id: str) -> None:
+        state = self._trials.pop(trial_id, None)
+        if state is not None:
+            state.write()
+            state.file.close()
+
+
+@dataclass
+class _JsonTrial:
+    file: IO[str]
+    lines: list[str] = field(default_factory=list)
+
+    def write(self) -> None:
+        if self.lines:
+            self.file.write("".join(self.lines))
+            self.lines.clear()
+            self.file.flush()
+
+
+class CSVLoggerCallback(Callback):
+    """Writes ``progress.csv``: one row per result, nested keys flattened with ``/``.
+
+    The header comes from the first result; a later result with new keys widens it (the file is
+    rewritten once with the new columns, earlier rows left blank there).
+
+    Example:
+        >>> CSVLoggerCallback().flush()
+    """
+
+    def __init__(self) -> None:
+        self._trials: dict[str, _CsvTrial] = {}
+
+    def on_trial_start(self, trial: TrialInfo) -> None:
+        self._open(trial)
+
+    def on_trial_result(self, trial: TrialInfo, result: Mapping[str, Any]) -> None:
+        state = self._trials.get(trial.trial_id) or self._open(trial)
+        state.rows.append(flatten(result))
+
+    def flush(self) -> None:
+        for state in self._trials.values():
+            state.write()
+
+    def on_trial_pause(self, trial: TrialInfo) -> None:
+        self._close(trial.trial_id)
+
+    def on_trial_complete(self, trial: TrialInfo) -> None:
+        self._close(trial.trial_id)
+
+    def on_trial_error(self, trial: TrialInfo, error: BaseException) -> None:
+        self._close(trial.trial_id)
+
+    def on_experiment_end(self, trials: Sequence[TrialInfo]) -> None:
+        for trial_id in list(self._trials):
+            self._close(trial_id)
+
+    def _open(self, trial: TrialInfo) -> _CsvTrial:
+        if trial.trial_id in self._trials:
+            return self._trials[trial.trial_id]
+        os.makedirs(trial.local_path, exist_ok=True)
+        path = os.path.join(trial.local_path, PROGRESS_FILE)
+        fieldnames = _read_header(path)
+        file = open(path, "a", encoding="utf-8", newline="")  # noqa: SIM115
+        state = self._trials[trial.trial_id] = _CsvTrial(path, file, fieldnames)
+        return state
+
+    def _close(self, trial_id: str) -> None:
+        state = self._trials.pop(trial_id, None)
+        if state is not None:
+            state.write()
+            state.file.close()
+
+
+def _read_header(path: str) -> list[str]:
+    try:
+        with open(path, encoding="utf-8", newline="") as file:
+            return next(csv.reader(file), [])
+    except FileNotFoundError:
+        return []
+
+
+@dataclass
+class _CsvTrial:
+    path: str
+    file: IO[str]
+    fieldnames: list[str]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def write(self) -> None:
+        if not self.rows:
+            return
+        known = set(self.fieldnames)
+        new_keys: list[str] = []
+        for row in self.rows:
+            if not known.issuperset(row):
+                for key in row:
+                    if key not in known:
+                        known.add(key)
+                        new_keys.append(key)
+        if new_keys:
+            if self.fieldnames:
+                self._widen(self.fieldnames + new_keys)
+            else:
+                self.fieldnames = new_keys
+                csv.writer(self.file).writerow(self.fieldnames)
+        writer = csv.DictWriter(self.file, self.fieldnames, restval="")
+        writer.writerows(self.rows)
+        self.rows.clear()
+        self.file.flush()
+
+    def _widen(self, fieldnames: list[str]) -> None:
+        # Rare: a result brought new keys. Rewrite the file once rather than lose columns.
+        logger.debug("%s: new columns %s, rewriting", self.path, fieldnames[len(self.fieldnames) :])
+        self.file.close()
+        tmp = f"{self.path}.tmp-widen"
+        with (
+            open(self.path, encoding="utf-8", newline="") as old,
+            open(tmp, "w", encoding="utf-8", newline="") as new,
+        ):
+            reader = csv.reader(old)
+            next(reader, None)
+            writer = csv.writer(new)
+            writer.writerow(fieldnames)
+            padding = [""] * (len(fieldnames) - len(self.fieldnames))
+            writer.writerows(row + padding for row in reader)
+        os.replace(tmp, self.path)
+        self.fieldnames = fieldnames
+        self.file = open(self.path, "a", encoding="utf-8", newline="")  # noqa: SIM115
+
+
+class TBXLoggerCallback(Callback):
+    """Writes TensorBoard event files with tensorboardX: scalars per result, hparams at the end.
+
+    Every numeric value of a result (nested keys flattened with ``/``) is logged under the tag
+    ``tune/<key>`` at step ``training_iteration``; when a trial completes or fails, its config is
+    written with the hparams plugin so ``tensorboard --logdir <experiment>`` can compare trials.
+    Writers are closed when a trial stops or pauses and reopened (in a new event file of the same
+    directory) when it resumes.
+
+    Example:
+        >>> TBXLoggerCallback().flush()
+    """
+
+    def __init__(self) -> None:
+        self._trials: dict[str, _TbxTrial] = {}
+
+    def on_trial_start(self, trial: TrialInfo) -> None:
+        self._open(trial)
+
+    def on_trial_result(self, trial: TrialInfo, result: Mapping[str, Any]) -> None:
+        state = self._trials.get(trial.trial_id) or self._open(trial)
+        state.results += 1
+        step = _plain(result.get("training_iteration"))
+        if not isinstance(step, int) or isinstance(step, bool):
+            step = state.results
+        walltime = _plain(result.get("timestamp"))
+        if not isinstance(walltime, (int, float)) or isinstance(walltime, bool):
+            walltime = None
+        scalars = []
+        for key, value in flatten(result).items():
+            kind = type(value)
+            if kind is not float and kind is not int:  # fast path for the common types
+                value = _plain(value)
+                if not isinstance(value, (int, float)):
+                    continue
+            if key not in _TB_EXCLUDED and not key.startswith("config/"):
+                scalars.append((_TB_TAG_PREFIX + key, float(value)))
+        state.pending.append((step, walltime, scalars))
+        state.last_scalars = scalars
+
+    def flush(self) -> None:
+        # Hands events to each writer's thread, which writes them out within `_TB_FLUSH_S`;
+        # forcing it here would fsync every trial's event file on every flush.
+        for state in self._trials.values():
+            state.write()
+
+    def on_trial_pause(self, trial: TrialInfo) -> None:
+        self._close(trial.trial_id, write_hparams=False)
+
+    def on_trial_complete(self, trial: TrialInfo) -> None:
+        self._close(trial.trial_id, write_hparams=True)
+
+    def on_trial_error(self, trial: TrialInfo, error: BaseException) -> None:
+        self._close(trial.trial_id, write_hparams=True)
+
+    def on_experiment_end(self, trials: Sequence[TrialInfo]) -> None:
+        for trial_id in list(self._trials):
+            self._close(trial_id, write_hparams=False)
+
+    def _open(self, trial: TrialInfo) -> _TbxTrial:
+        if trial.trial_id in self._trials:
+            return self._trials[trial.trial_id]
+        from tensorboardX import SummaryWriter
+
+        os.makedirs(trial.local_path, exist_ok=True)
+        # Event file names hold the second they were created: a trial resumed within the same
+        # second would truncate its earlier file without a distinct suffix.
+        opened = len(glob.glob(os.path.join(glob.escape(trial.local_path), "events.out.tfevents.*")))
+        writer = SummaryWriter(
+            logdir=trial.local_path, max_queue=1000, flush_secs=_TB_FLUSH_S, filename_suffix=f".{opened}"
+        )
+        state = self._trials[trial.trial_id] = _TbxTrial(writer, trial.config)
+        return state
+
+    def _close(self, trial_id: str, *, write_hparams: bool) -> None:
+        state = self._trials.pop(trial_id, None)
+        if state is None:
+            return
+        state.write()
+        if write_hparams:
+            state.write_hparams()
+        state.writer.close()
+
+
+@dataclass
+class _TbxTrial:
+    writer: Any  # tensorboardX.SummaryWriter, imported lazily
+    config: Mapping[str, Any]
+    results: int = 0
+    pending: list[tuple[int, float | None, list[tuple[str, float]]]] = field(default_factory=list)
+    last_scalars: list[tuple[str, float]] = field(default_factory=list)
+
+    def write(self) -> None:
+        if not self.pending:
+            return
+        from tensorboardX.proto.summary_pb2 import Summary
+
+        # One event per result holding all its scalars, rather than one per scalar.
+        file_writer = self.writer.file_writer
+        for step, walltime, scalars in self.pending:
+            summary = Summary(value=[Summary.Value(tag=t, simple_value=v) for t, v in scalars])
+            file_writer.add_summary(summary, step, walltime)
+        self.pending.clear()
+
+    def write_hparams(self) -> None:
+        from tensorboardX.summary import hparams
+
+        hparam_dict = {}
+        for key, value in flatten(self.config).items():
+            value = _plain(value)
+            if value is None:
+                continue
+            if not isinstance(value, (bool, int, float, str)):
+                value = str(value)
+            hparam_dict[key] = value
+        if not hparam_dict:
+            return
+        metric_dict = {tag: value for tag, value in self.last_scalars if math.isfinite(value)}
+        file_writer = self.writer.file_writer
+        for summary in hparams(hparam_dict, metric_dict):
+            file_writer.add_summary(summary)
+
+
+def default_logger_callbacks() -> list[Callback]:
+    """The loggers every experiment gets: JSON, CSV and TensorBoard.
+
+    Example:
+        >>> [type(c).__name__ for c in default_logger_callbacks()]
+        ['JsonLoggerCallback', 'CSVLoggerCallback', 'TBXLoggerCallback']
+    """
+    return [JsonLoggerCallback(), CSVLoggerCallback(), TBXLoggerCallback()]
+
+
+__all__ = [
+    "CSVLoggerCallback",
+    "JsonLoggerCallback",
+    "TBXLoggerCallback",
+    "default_logger_callbacks",
+    "flatten",
+]

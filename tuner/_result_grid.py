@@ -1,0 +1,158 @@
+"""`ResultGrid`: the results of every trial of an experiment, for analysis."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+from tuner._result import Result, flatten, numeric
+from tuner.exceptions import ConfigError, TrialError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+_SCOPES = ("last", "avg", "last-5-avg", "last-10-avg", "all")
+
+
+class ResultGrid:
+    """The results of an experiment's trials, in creation order.
+
+    Example:
+        >>> grid = Tuner(train_fn, param_space=space).fit()  # doctest: +SKIP
+        >>> best = grid.get_best_result(metric="loss", mode="min")  # doctest: +SKIP
+        >>> grid.get_dataframe().sort_values("loss").head()  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        results: Sequence[Result],
+        *,
+        experiment_path: str = "",
+        metric: str | None = None,
+        mode: str | None = None,
+    ) -> None:
+        self._results = list(results)
+        self.experiment_path = experiment_path
+        self._metric = metric
+        self._mode = mode
+
+    def __len__(self) -> int:
+        return len(self._results)
+
+    def __getitem__(self, index: int) -> Result:
+        return self._results[index]
+
+    def __iter__(self) -> Iterator[Result]:
+        return iter(self._results)
+
+    def __repr__(self) -> str:
+        return (
+            f"ResultGrid({len(self)} trials, {self.num_terminated} terminated, "
+            f"{self.num_errors} errors, path={self.experiment_path!r})"
+        )
+
+    @property
+    def errors(self) -> list[TrialError]:
+        """The errors of the trials that failed."""
+        return [r.error for r in self._results if r.error is not None and r.status == "ERROR"]
+
+    @property
+    def num_errors(self) -> int:
+        return len(self.errors)
+
+    @property
+    def num_terminated(self) -> int:
+        return sum(r.status == "TERMINATED" for r in self._results)
+
+    def _score(self, result: Result, metric: str, mode: str, scope: str) -> float | None:
+        if scope == "last":
+            value = flatten(result.metrics).get(metric)
+            if metric in flatten(result.metrics) and value is not None and numeric(value) is None:
+                raise ConfigError(
+                    f"metric '{metric}' must be a number to rank trials, but trial "
+                    f"{result.trial_id} reported {value!r} ({type(value).__name__})"
+                )
+            return numeric(value)
+        history = result.metric_history(metric)
+        if not history:
+            return None
+        if scope == "all":
+            return min(history) if mode == "min" else max(history)
+        if scope == "avg":
+            return statistics.fmean(history)
+        window = 5 if scope == "last-5-avg" else 10
+        return statistics.fmean(history[-window:])
+
+    def get_best_result(
+        self,
+        metric: str | None = None,
+        mode: str | None = None,
+        scope: str = "last",
+        filter_nan_and_inf: bool = True,
+    ) -> Result:
+        """The trial whose `metric` is best in `mode`, judged by `scope`.
+
+        Args:
+            metric: Result key to rank by (default: TuneConfig's metric).
+            mode: "min" or "max" (default: TuneConfig's mode).
+            scope: "last" (last result), "avg" (mean of all results), "last-5-avg",
+                "last-10-avg", or "all" (best result at any iteration).
+            filter_nan_and_inf: Skip NaN and infinite values (always on: they cannot rank).
+        """
+        metric = metric or self._metric
+        mode = mode or self._mode
+        if metric is None or mode is None:
+            raise ConfigError(
+                "get_best_result needs a metric and a mode: pass them, e.g. "
+                "get_best_result(metric='loss', mode='min'), or set TuneConfig(metric=, mode=)"
+            )
+        if mode not in ("min", "max"):
+            raise ConfigError(f"mode must be 'min' or 'max', got mode={mode!r}")
+        if scope not in _SCOPES:
+            raise ConfigError(f"scope must be one of {list(_SCOPES)}, got scope={scope!r}")
+        scored = [
+            (score, result)
+            for result in self._results
+            if (score := self._score(result, metric, mode, scope)) is not None
+        ]
+        if not scored:
+            keys = sorted(flatten(self._results[0].metrics)) if self._results else []
+            raise ConfigError(
+                f"no trial reported a numeric '{metric}' (the first trial's keys: {keys}): "
+                "check the metric name"
+            )
+        pick = min if mode == "min" else max
+        return pick(scored, key=lambda pair: pair[0])[1]
+
+    def get_dataframe(
+        self, filter_metric: str | None = None, filter_mode: str | None = None
+    ) -> pd.DataFrame:
+        """One row per trial: its last result (or its best one for `filter_metric`) and config.
+
+        Config values are in `config/<name>` columns; nested keys are joined with "/".
+        """
+        import pandas as pd
+
+        rows = []
+        for result in self._results:
+            metrics = result.metrics
+            if filter_metric is not None:
+                if filter_mode not in ("min", "max"):
+                    raise ConfigError(
+                        f"filter_mode must be 'min' or 'max' with filter_metric, got {filter_mode!r}"
+                    )
+                history = [
+                    row for row in result._history() if numeric(flatten(row).get(filter_metric))
+                    is not None
+                ]
+                if history:
+                    pick = min if filter_mode == "min" else max
+                    metrics = pick(history, key=lambda r: numeric(flatten(r)[filter_metric]))
+            row = flatten(metrics)
+            row.update(flatten(result.config, "config"))
+            row["trial_id"] = result.trial_id or row.get("trial_id")
+            row["status"] = result.status
+            row["logdir"] = result.path
+            rows.append(row)
+        return pd.DataFrame(rows)

@@ -1,0 +1,217 @@
+"""The trial-side API: `report`, `get_checkpoint` and `get_context`, valid inside a running trial."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from tuner._protocol import CheckpointRef, Control, Event, ResultEvent, TrialSpec
+from tuner.exceptions import TuneError
+
+if TYPE_CHECKING:
+    from tuner._checkpoint import Checkpoint
+    from tuner._clock import Clock
+
+
+class Channel(Protocol):
+    """How a running trial talks to the event loop (a socket to the driver, or a queue)."""
+
+    def send(self, event: Event) -> None: ...
+
+    def poll_control(self) -> Control | None:
+        """The driver's latest control message, without blocking (None if there is none)."""
+        ...
+
+    def wait_control(self) -> Control:
+        """Block until the driver answers the last result."""
+        ...
+
+
+class StopTrial(BaseException):  # noqa: N818 - not an error: unwinds the trainable on request
+    """Raised inside `report()` when the driver asked the trial to stop or pause.
+
+    A BaseException, so that a trainable's `except Exception` does not swallow it.
+    """
+
+    def __init__(self, control: Control) -> None:
+        super().__init__(control.value)
+        self.control = control
+
+
+@dataclass(frozen=True)
+class TrialContext:
+    """What a running trial may know about itself (`get_context()`).
+
+    Attributes:
+        trial_id: The trial's id.
+        trial_name: The trial's name.
+        trial_dir: The trial's directory on the experiment's storage (maybe a remote path).
+        experiment_name: The experiment's name.
+        resources: The trial's resources, e.g. {"cpu": 1, "gpu": 0}.
+        gpu_ids: The GPUs assigned to the trial (CUDA_VISIBLE_DEVICES is set to them).
+        world_rank: Rank of this worker in a data-parallel group (0 outside one).
+        local_rank: Rank on this machine (0 outside a group).
+        world_size: Size of the group (1 outside one).
+    """
+
+    trial_id: str
+    trial_name: str
+    trial_dir: str
+    experiment_name: str
+    resources: Mapping[str, float] = field(default_factory=dict)
+    gpu_ids: tuple[str, ...] = ()
+    world_rank: int = 0
+    local_rank: int = 0
+    world_size: int = 1
+
+    def get_trial_id(self) -> str:
+        return self.trial_id
+
+    def get_trial_name(self) -> str:
+        return self.trial_name
+
+    def get_world_rank(self) -> int:
+        return self.world_rank
+
+    def get_world_size(self) -> int:
+        return self.world_size
+
+    def get_local_rank(self) -> int:
+        return self.local_rank
+
+
+_HOSTNAME = socket.gethostname()
+
+
+class Session:
+    """State of one running trial on the trial side: iteration count, timing, checkpoint index."""
+
+    def __init__(self, spec: TrialSpec, channel: Channel, clock: Clock) -> None:
+        self.spec = spec
+        self.channel = channel
+        self.clock = clock
+        self.iteration = spec.start_iteration
+        self.time_total = spec.time_total_s
+        self._restore_start = clock.monotonic()
+        self._last_report = self._restore_start
+        self.checkpoint_index = spec.next_checkpoint_index
+        self.context = TrialContext(
+            trial_id=spec.trial_id,
+            trial_name=spec.trial_name,
+            trial_dir=spec.trial_path,
+            experiment_name=spec.experiment_name,
+            resources=dict(spec.resources),
+            gpu_ids=spec.gpu_ids,
+        )
+
+    def fill(self, metrics: Mapping[str, Any]) -> dict[str, Any]:
+        """The result as the engine records it: the user's metrics plus the auto-filled fields."""
+        if not isinstance(metrics, Mapping):
+            raise TypeError(
+                f"report() takes a dict of metrics, got {type(metrics).__name__}: "
+                "call report({'loss': value, ...})"
+            )
+        now = self.clock.monotonic()
+        self.iteration += 1
+        elapsed = now - self._last_report
+        self._last_report = now
+        self.time_total += elapsed
+        result = dict(metrics)
+        result.setdefault("done", False)
+        result.update(
+            training_iteration=self.iteration,
+            time_this_iter_s=elapsed,
+            time_total_s=self.time_total,
+            time_since_restore=now - self._restore_start,
+            iterations_since_restore=self.iteration - self.spec.start_iteration,
+            timestamp=int(self.clock.time()),
+            trial_id=self.spec.trial_id,
+            pid=os.getpid(),
+            hostname=_HOSTNAME,
+        )
+        return result
+
+    def persist(self, local_dir: str) -> CheckpointRef:
+        """Copy a local checkpoint directory to the trial's storage, complete before returning."""
+        from tuner._storage import checkpoint_dir_name, join, persist_directory
+
+        index = self.checkpoint_index
+        dest = join(self.spec.trial_path, checkpoint_dir_name(index))
+        persist_directory(local_dir, self.spec.filesystem, dest)
+        self.checkpoint_index += 1
+        return CheckpointRef(index=index, path=dest)
+
+    def send_result(self, result: dict[str, Any], checkpoint: CheckpointRef | None) -> None:
+        self.channel.send(ResultEvent(self.spec.trial_id, result, checkpoint))
+
+    def restore_checkpoint(self) -> Checkpoint | None:
+        if self.spec.restore_path is None:
+            return None
+        from tuner._checkpoint import Checkpoint
+
+        return Checkpoint(self.spec.restore_path, self.spec.filesystem)
+
+
+_local = threading.local()
+_process_session: Session | None = None
+"""The session of the trial this worker process runs, for threads the trainable starts itself."""
+
+
+def set_session(session: Session | None, *, process_wide: bool = False) -> None:
+    global _process_session
+    _local.session = session
+    if process_wide:
+        _process_session = session
+
+
+def current_session(caller: str) -> Session:
+    session: Session | None = getattr(_local, "session", None) or _process_session
+    if session is None:
+        raise TuneError(
+            f"{caller}() was called outside a trial: call it from a trainable that "
+            "Tuner.fit() runs"
+        )
+    return session
+
+
+def report(metrics: Mapping[str, Any], *, checkpoint: Checkpoint | None = None) -> None:
+    """Report a training result, and optionally a checkpoint, from inside a function trainable.
+
+    The checkpoint's files are copied to the experiment's storage before `report` returns, so
+    the directory may be deleted right after. The engine adds `training_iteration`,
+    `time_this_iter_s`, `time_total_s`, `timestamp`, `trial_id` and `done` to the metrics.
+
+    Example:
+        >>> def train_fn(config):
+        ...     for step in range(10):
+        ...         report({"loss": 1.0 / (step + 1)})
+    """
+    session = current_session("report")
+    result = session.fill(metrics)
+    ref = None
+    if checkpoint is not None:
+        with checkpoint.as_directory() as local_dir:
+            ref = session.persist(local_dir)
+    session.send_result(result, ref)
+    control = session.channel.poll_control()
+    if control in (Control.STOP, Control.PAUSE):
+        raise StopTrial(control)  # type: ignore[arg-type]
+
+
+def get_checkpoint() -> Checkpoint | None:
+    """The checkpoint this trial resumes from (after a failure, a pause, a restore), else None."""
+    return current_session("get_checkpoint").restore_checkpoint()
+
+
+def get_context() -> TrialContext:
+    """Facts about the running trial: id, name, directory, resources, ranks."""
+    return current_session("get_context").context
+
+
+def make_temp_dir() -> str:
+    return tempfile.mkdtemp(prefix="tuner-ckpt-")

@@ -1,0 +1,408 @@
+"""Where experiments live: resolving storage URLs and writing files that are never half-read.
+
+Every storage path is a pair ``(filesystem, path)`` of an fsspec filesystem and a path on it, so
+the same code writes to a local disk, ``memory://`` (tests) and object stores such as ``s3://``.
+
+Two guarantees hold on every backend:
+
+* `atomic_write_bytes` never lets a reader see half a file.
+* `persist_directory` marks a checkpoint directory complete (with the `COMPLETE_MARKER` file) only
+  once all of it is there; `remove_incomplete` cleans up what a crash left behind.
+
+Example:
+    >>> fs, root = resolve_storage("memory://doc-storage")
+    >>> atomic_write_bytes(fs, join(root, "state.json"), b"{}")
+    >>> read_bytes(fs, join(root, "state.json"))
+    b'{}'
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import posixpath
+import re
+import secrets
+import shutil
+import tempfile
+
+import fsspec
+import fsspec.core
+from fsspec.implementations.local import LocalFileSystem
+
+from tuner.exceptions import CheckpointError, StorageError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_STORAGE_PATH = "~/tuner_results"
+COMPLETE_MARKER = ".tuner_complete"
+
+_CHECKPOINT_RE = re.compile(r"^checkpoint_(\d{6})$")
+_CHECKPOINT_TMP_RE = re.compile(r"^checkpoint_\d{6}\.tmp-[0-9a-f]+$")
+# Left behind by `atomic_write_bytes` when a process dies between write and rename.
+_ATOMIC_TMP_RE = re.compile(r"^\..+\.tmp-[0-9a-z_]+$")
+
+# Protocol -> (package, extra or pip argument) for the error raised when a backend is missing.
+_BACKEND_PACKAGES: dict[str, tuple[str, str]] = {
+    "s3": ("s3fs", "'tuner[s3]'"),
+    "s3a": ("s3fs", "'tuner[s3]'"),
+    "gs": ("gcsfs", "gcsfs"),
+    "gcs": ("gcsfs", "gcsfs"),
+    "az": ("adlfs", "adlfs"),
+    "abfs": ("adlfs", "adlfs"),
+    "abfss": ("adlfs", "adlfs"),
+}
+
+
+def resolve_storage(
+    url: str | os.PathLike[str] | None,
+    filesystem: fsspec.AbstractFileSystem | None = None,
+) -> tuple[fsspec.AbstractFileSystem, str]:
+    """Turn a storage URL (or local path) into a filesystem and a path on it.
+
+    Args:
+        url: A local path, an fsspec URL (``s3://bucket/runs``, ``memory://x``, ``file:///x``),
+            or None for ``~/tuner_results``.
+        filesystem: Use this filesystem instead of inferring one from the URL (the URL's
+            protocol prefix, if any, is stripped).
+
+    Returns:
+        ``(filesystem, path)``; local paths are absolute.
+
+    Raises:
+        StorageError: The URL's protocol is unknown or its backend package is not installed.
+
+    Example:
+        >>> fs, path = resolve_storage("memory://bucket/runs")
+        >>> fs.protocol, path
+        ('memory', '/bucket/runs')
+    """
+    if url is None:
+        url = DEFAULT_STORAGE_PATH
+    if not isinstance(url, (str, os.PathLike)):
+        raise StorageError(
+            f"a storage path must be a str or os.PathLike, got {type(url).__name__} {url!r}: "
+            "pass a local directory or a URL such as 's3://bucket/path'"
+        )
+    url = os.fspath(url)
+    if filesystem is not None:
+        path = filesystem._strip_protocol(url)
+        if is_local(filesystem):
+            path = os.path.abspath(os.path.expanduser(path))
+        return filesystem, path
+    protocol, _ = fsspec.core.split_protocol(url)
+    if protocol is None:
+        return LocalFileSystem(), os.path.abspath(os.path.expanduser(url))
+    try:
+        fs, path = fsspec.core.url_to_fs(url)
+    except ImportError as exc:
+        raise StorageError(_missing_backend_message(protocol, exc)) from exc
+    except ValueError as exc:
+        if "Protocol not known" not in str(exc):
+            raise
+        raise StorageError(
+            f"storage protocol '{protocol}://' is not known to fsspec, got {url!r}: use a local "
+            "path or a supported URL (s3://, gs://, az://, memory://, file://)"
+        ) from exc
+    return fs, path
+
+
+def _missing_backend_message(protocol: str, exc: ImportError) -> str:
+    if protocol in _BACKEND_PACKAGES:
+        package, pip_arg = _BACKEND_PACKAGES[protocol]
+        return (
+            f"install {package} to use {protocol}:// storage paths (pip install {pip_arg})"
+        )
+    return f"the backend for {protocol}:// storage paths is not installed: {exc}"
+
+
+def filesystem_for_protocol(protocol: str) -> fsspec.AbstractFileSystem:
+    """A filesystem for a protocol name, with fsspec's configured defaults (env, config files).
+
+    Raises:
+        StorageError: The protocol is unknown or its backend package is not installed.
+
+    Example:
+        >>> filesystem_for_protocol("memory").protocol
+        'memory'
+    """
+    if protocol in ("file", "local"):
+        return LocalFileSystem()
+    try:
+        return fsspec.filesystem(protocol)
+    except ImportError as exc:
+        raise StorageError(_missing_backend_message(protocol, exc)) from exc
+    except ValueError as exc:
+        raise StorageError(
+            f"storage protocol '{protocol}://' is not known to fsspec, got {protocol!r}: "
+            "install its fsspec backend"
+        ) from exc
+
+
+def protocol_of(fs: fsspec.AbstractFileSystem) -> str:
+    """The filesystem's main protocol name: ``"file"``, ``"s3"``, ``"memory"``, ...
+
+    Example:
+        >>> protocol_of(LocalFileSystem())
+        'file'
+    """
+    protocol = fs.protocol
+    return protocol if isinstance(protocol, str) else protocol[0]
+
+
+def is_local(fs: fsspec.AbstractFileSystem) -> bool:
+    """Whether the filesystem is the local disk.
+
+    Example:
+        >>> is_local(LocalFileSystem())
+        True
+    """
+    return isinstance(fs, LocalFileSystem)
+
+
+def join(*parts: str) -> str:
+    """Join path parts with ``/`` (storage paths are posix even for object stores).
+
+    Example:
+        >>> join("bucket/runs", "exp", "trial_0")
+        'bucket/runs/exp/trial_0'
+    """
+    return posixpath.join(*parts)
+
+
+def atomic_write_bytes(fs: fsspec.AbstractFileSystem, path: str, data: bytes) -> None:
+    """Write a whole file so that readers see the old file or the new one, never a mix.
+
+    Local disks get a temporary file in the same directory, fsync and `os.replace`; object
+    stores get a single PUT (`pipe_file`), which is atomic there.
+
+    Example:
+        >>> fs, root = resolve_storage("memory://doc-atomic")
+        >>> atomic_write_bytes(fs, join(root, "a.txt"), b"hello")
+        >>> fs.cat_file(join(root, "a.txt"))
+        b'hello'
+    """
+    if not is_local(fs):
+        fs.pipe_file(path, data)
+        return
+    directory, name = os.path.split(path)
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.tmp-", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def read_bytes(fs: fsspec.AbstractFileSystem, path: str) -> bytes:
+    """Read a whole file.
+
+    Raises:
+        FileNotFoundError: Nothing is at ``path``.
+
+    Example:
+        >>> fs, root = resolve_storage("memory://doc-read")
+        >>> fs.pipe_file(join(root, "x"), b"1")
+        >>> read_bytes(fs, join(root, "x"))
+        b'1'
+    """
+    data: bytes = fs.cat_file(path)
+    return data
+
+
+def checkpoint_dir_name(index: int) -> str:
+    """The directory name of a trial's checkpoint number ``index``.
+
+    Example:
+        >>> checkpoint_dir_name(3)
+        'checkpoint_000003'
+    """
+    if index < 0:
+        raise ValueError(f"a checkpoint index must be >= 0, got {index}")
+    return f"checkpoint_{index:06d}"
+
+
+def persist_directory(local_dir: str, fs: fsspec.AbstractFileSystem, dest: str) -> None:
+    """Copy a local directory tree to ``dest`` and mark it complete once all of it is there.
+
+    Local storage: copy into a temporary sibling ``dest.tmp-<random>``, rename it to ``dest``,
+    then write the marker. Other storage: upload every file, then write the marker last. A
+    ``dest`` that already exists is replaced. If ``local_dir`` already is ``dest`` (a trainable
+    that saved straight into storage) only the marker is written.
+
+    Raises:
+        CheckpointError: ``local_dir`` is not a directory.
+
+    Example:
+        >>> import tempfile
+        >>> src = tempfile.mkdtemp()
+        >>> with open(os.path.join(src, "model.pt"), "wb") as f:
+        ...     _ = f.write(b"weights")
+        >>> fs, root = resolve_storage("memory://doc-persist")
+        >>> persist_directory(src, fs, join(root, "checkpoint_000000"))
+        >>> is_complete(fs, join(root, "checkpoint_000000"))
+        True
+    """
+    if not os.path.isdir(local_dir):
+        raise CheckpointError(
+            f"a checkpoint must be a directory, got local_dir={local_dir!r}: "
+            "pass the directory you saved your files in"
+        )
+    marker = join(dest, COMPLETE_MARKER)
+    if is_local(fs):
+        if os.path.realpath(local_dir) == os.path.realpath(dest):
+            atomic_write_bytes(fs, marker, b"")
+            return
+        # No fsync of the copied files: the rename protects against a crashed process, which is
+        # what restores see; fsyncing 100 MB per checkpoint would cost more than the copy.
+        tmp = f"{dest}.tmp-{secrets.token_hex(4)}"
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        try:
+            shutil.copytree(local_dir, tmp, copy_function=shutil.copyfile)
+            if os.path.lexists(dest):
+                _replace_local_dir(tmp, dest)
+            else:
+                os.rename(tmp, dest)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        atomic_write_bytes(fs, marker, b"")
+        return
+    # A stale marker would make a half-uploaded replacement look complete.
+    remove_directory(fs, dest)
+    if any(files for _, _, files in os.walk(local_dir)):
+        fs.put(local_dir.rstrip("/") + "/", dest, recursive=True)
+    fs.pipe_file(marker, b"")
+    fs.invalidate_cache(dest)
+
+
+def _replace_local_dir(new: str, dest: str) -> None:
+    trash = f"{dest}.tmp-{secrets.token_hex(4)}"
+    os.rename(dest, trash)
+    os.rename(new, dest)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def is_complete(fs: fsspec.AbstractFileSystem, path: str) -> bool:
+    """Whether ``path`` is a directory `persist_directory` finished writing.
+
+    Example:
+        >>> fs, root = resolve_storage("memory://doc-complete")
+        >>> is_complete(fs, join(root, "missing"))
+        False
+    """
+    fs.invalidate_cache(path)
+    return bool(fs.exists(join(path, COMPLETE_MARKER)))
+
+
+def remove_directory(fs: fsspec.AbstractFileSystem, path: str) -> None:
+    """Remove a directory tree; a missing one is not an error.
+
+    Example:
+        >>> fs, root = resolve_storage("memory://doc-remove")
+        >>> remove_directory(fs, join(root, "never-existed"))
+    """
+    if is_local(fs):
+        try:
+            shutil.rmtree(path)
+        except FileNotFoundError:
+            pass
+        return
+    try:
+        fs.rm(path, recursive=True)
+    except FileNotFoundError:
+        pass
+    fs.invalidate_cache(path)
+
+
+def _list_names(fs: fsspec.AbstractFileSystem, path: str) -> list[tuple[str, str]]:
+    """``(name, type)`` of the entries directly in ``path``; empty if it does not exist."""
+    fs.invalidate_cache(path)
+    try:
+        entries = fs.ls(path, detail=True)
+    except FileNotFoundError:
+        return []
+    return [(posixpath.basename(e["name"].rstrip("/")), e["type"]) for e in entries]
+
+
+def list_checkpoints(fs: fsspec.AbstractFileSystem, trial_path: str) -> list[tuple[int, str, bool]]:
+    """The checkpoint directories of a trial as ``(index, path, complete)``, sorted by index.
+
+    Example:
+        >>> fs, root = resolve_storage("memory://doc-list")
+        >>> fs.pipe_file(join(root, "checkpoint_000002", COMPLETE_MARKER), b"")
+        >>> list_checkpoints(fs, root)
+        [(2, '/doc-list/checkpoint_000002', True)]
+    """
+    found = []
+    for name, kind in _list_names(fs, trial_path):
+        match = _CHECKPOINT_RE.match(name)
+        if match and kind == "directory":
+            path = join(trial_path, name)
+            found.append((int(match.group(1)), path, is_complete(fs, path)))
+    return sorted(found)
+
+
+def remove_incomplete(fs: fsspec.AbstractFileSystem, trial_path: str) -> list[str]:
+    """Remove half-written checkpoints and temporary files a crash left in a trial directory.
+
+    Returns:
+        The paths removed (a warning names them too).
+
+    Example:
+        >>> fs, root = resolve_storage("memory://doc-incomplete")
+        >>> fs.pipe_file(join(root, "checkpoint_000001", "model.pt"), b"half")
+        >>> remove_incomplete(fs, root)
+        ['/doc-incomplete/checkpoint_000001']
+    """
+    removed = []
+    for name, kind in _list_names(fs, trial_path):
+        path = join(trial_path, name)
+        if _CHECKPOINT_TMP_RE.match(name) or (
+            _CHECKPOINT_RE.match(name) and kind == "directory" and not is_complete(fs, path)
+        ):
+            remove_directory(fs, path)
+            removed.append(path)
+        elif kind == "file" and _ATOMIC_TMP_RE.match(name):
+            fs.rm_file(path)
+            removed.append(path)
+    if removed:
+        fs.invalidate_cache(trial_path)
+        logger.warning(
+            "removed %d incomplete checkpoint(s) or temporary file(s) left by an interrupted "
+            "write: %s",
+            len(removed),
+            ", ".join(removed),
+        )
+    return sorted(removed)
+
+
+__all__ = [
+    "COMPLETE_MARKER",
+    "DEFAULT_STORAGE_PATH",
+    "atomic_write_bytes",
+    "checkpoint_dir_name",
+    "filesystem_for_protocol",
+    "is_complete",
+    "is_local",
+    "join",
+    "list_checkpoints",
+    "persist_directory",
+    "protocol_of",
+    "read_bytes",
+    "remove_directory",
+    "remove_incomplete",
+    "resolve_storage",
+]

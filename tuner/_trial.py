@@ -1,0 +1,151 @@
+"""Trials and their state machine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from schedulers import TrialStatus, TrialView
+from tuner.exceptions import IllegalTransitionError
+
+PENDING, RUNNING, PAUSED = TrialStatus.PENDING, TrialStatus.RUNNING, TrialStatus.PAUSED
+TERMINATED, ERROR = TrialStatus.TERMINATED, TrialStatus.ERROR
+
+TRANSITIONS: Mapping[TrialStatus, frozenset[TrialStatus]] = {
+    # A pending trial starts, or is given up before it ran (experiment end, HyperBand).
+    PENDING: frozenset({RUNNING, TERMINATED, ERROR}),
+    # A running trial may go back to PENDING to be retried after a failure or an interruption.
+    RUNNING: frozenset({PAUSED, TERMINATED, ERROR, PENDING}),
+    PAUSED: frozenset({RUNNING, PENDING, TERMINATED, ERROR}),
+    # Restoring an experiment may resume or restart errored trials; terminated ones never rerun.
+    TERMINATED: frozenset(),
+    ERROR: frozenset({PENDING}),
+}
+"""Every legal status change; `Trial.transition` raises on any other."""
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """One entry of a trial's status history."""
+
+    status: TrialStatus
+    time: float
+
+
+@dataclass
+class CheckpointRecord:
+    """A persisted checkpoint of a trial, with the result it was reported with."""
+
+    index: int
+    path: str
+    metrics: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "path": self.path, "metrics": self.metrics}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CheckpointRecord:
+        return cls(index=int(data["index"]), path=str(data["path"]), metrics=dict(data["metrics"]))
+
+
+@dataclass
+class Trial:
+    """One configuration being trained: its identity, status, results and checkpoints.
+
+    Status changes only through `transition`, which checks `TRANSITIONS` and records the time.
+    """
+
+    trial_id: str
+    name: str
+    config: dict[str, Any]
+    path: str
+    resources: Mapping[str, float] = field(default_factory=lambda: {"cpu": 1.0, "gpu": 0.0})
+    status: TrialStatus = PENDING
+    history: list[StatusChange] = field(default_factory=list)
+    last_result: dict[str, Any] = field(default_factory=dict)
+    num_failures: int = 0
+    error: str | None = None
+    checkpoints: list[CheckpointRecord] = field(default_factory=list)
+    next_checkpoint_index: int = 0
+    restore_from: CheckpointRecord | None = None
+    """The checkpoint the next start resumes from (latest own one, or a PBT donor's copy)."""
+    on_transition: Callable[[Trial, TrialStatus], None] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    def transition(self, new: TrialStatus, now: float) -> None:
+        """Move to `new`, or raise `IllegalTransitionError` if the state machine forbids it."""
+        if new not in TRANSITIONS[self.status]:
+            raise IllegalTransitionError(
+                f"trial {self.trial_id} cannot go from {self.status.value} to {new.value}; "
+                f"allowed from {self.status.value}: "
+                f"{sorted(s.value for s in TRANSITIONS[self.status]) or 'none (final)'}"
+            )
+        old = self.status
+        self.status = new
+        self.history.append(StatusChange(new, now))
+        if self.on_transition is not None:
+            self.on_transition(self, old)
+
+    @property
+    def latest_checkpoint(self) -> CheckpointRecord | None:
+        return self.checkpoints[-1] if self.checkpoints else None
+
+    @property
+    def never_started(self) -> bool:
+        return all(change.status is not RUNNING for change in self.history)
+
+    @property
+    def iteration(self) -> int:
+        return int(self.last_result.get("training_iteration", 0))
+
+    def view(self) -> TrialView:
+        return TrialView(
+            trial_id=self.trial_id,
+            config=self.config,
+            status=self.status,
+            last_result=self.last_result,
+            has_checkpoint=bool(self.checkpoints),
+        )
+
+
+class TrialTable:
+    """The experiment's trials in creation order, with an index by status kept by `transition`.
+
+    Status lives on each trial; the index is derived from it and updated in the same call, so the
+    two cannot disagree.
+    """
+
+    def __init__(self) -> None:
+        self._trials: dict[str, Trial] = {}
+        self._by_status: dict[TrialStatus, dict[str, Trial]] = {s: {} for s in TrialStatus}
+
+    def add(self, trial: Trial) -> None:
+        if trial.trial_id in self._trials:
+            raise ValueError(f"duplicate trial id {trial.trial_id!r}")
+        self._trials[trial.trial_id] = trial
+        self._by_status[trial.status][trial.trial_id] = trial
+        trial.on_transition = self._moved
+
+    def _moved(self, trial: Trial, old: TrialStatus) -> None:
+        del self._by_status[old][trial.trial_id]
+        self._by_status[trial.status][trial.trial_id] = trial
+
+    def __getitem__(self, trial_id: str) -> Trial:
+        return self._trials[trial_id]
+
+    def __contains__(self, trial_id: object) -> bool:
+        return trial_id in self._trials
+
+    def __iter__(self) -> Iterator[Trial]:
+        return iter(self._trials.values())
+
+    def __len__(self) -> int:
+        return len(self._trials)
+
+    def with_status(self, *statuses: TrialStatus) -> list[Trial]:
+        return [t for s in statuses for t in self._by_status[s].values()]
+
+    def count(self, status: TrialStatus) -> int:
+        return len(self._by_status[status])

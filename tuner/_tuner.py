@@ -1,0 +1,293 @@
+"""`Tuner`: the entry point. Validates settings, builds the experiment, runs the event loop."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import logging
+import os
+import secrets
+import signal
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from schedulers import FIFOScheduler, TrialScheduler
+from searchers import BasicVariantGenerator, Searcher
+from tuner._callback import Callback
+from tuner._checkpoint import Checkpoint
+from tuner._clock import Clock, SystemClock
+from tuner._config import RunConfig, TuneConfig
+from tuner._controller import ExperimentSettings, TuneController
+from tuner._executor import Executor
+from tuner._progress import StatusReporter
+from tuner._result import Result
+from tuner._result_grid import ResultGrid
+from tuner._stoppers import make_stopper
+from tuner._storage import is_local, join, resolve_storage
+from tuner._trainable import (
+    DEFAULT_RESOURCES,
+    TrainableKind,
+    WithResources,
+    classify,
+    trainable_name,
+)
+from tuner._trial import Trial
+from tuner.exceptions import ConfigError, TrialError
+
+logger = logging.getLogger(__name__)
+
+
+class _Flusher:
+    """Periodic task: write buffered trial output, and copy it to remote storage."""
+
+    def __init__(self, callbacks: list[Callback], syncer: Any, period_s: float = 5.0) -> None:
+        self._callbacks, self._syncer, self._period_s = callbacks, syncer, period_s
+        self._next = period_s
+
+    def due_in(self, now: float) -> float:
+        return max(0.0, self._next - now)
+
+    def run(self, now: float) -> None:
+        self._next = now + self._period_s
+        for callback in self._callbacks:
+            callback.flush()
+        if self._syncer is not None:
+            self._syncer.maybe_sync()
+
+
+class Tuner:
+    """Tunes the hyperparameters of a trainable.
+
+    Args:
+        trainable: A function `f(config)` that calls `report(...)`, a `Trainable` subclass, or
+            either wrapped by `with_resources`.
+        param_space: The search space: a dict whose leaves are constants or domains
+            (`uniform`, `choice`, `grid_search`, ...), nested dicts and lists allowed.
+        tune_config: What to search and how (`TuneConfig`).
+        run_config: Where results go and when trials stop (`RunConfig`).
+        executor: Where trials run; a `LocalExecutor` (worker processes) by default.
+        clock: The clock the engine reads (a `FakeClock` in tests).
+
+    Example:
+        >>> def train_fn(config):
+        ...     for step in range(10):
+        ...         report({"loss": (config["lr"] - 0.01) ** 2 / (step + 1)})
+        >>> grid = Tuner(
+        ...     train_fn,
+        ...     param_space={"lr": loguniform(1e-4, 1e-1)},
+        ...     tune_config=TuneConfig(metric="loss", mode="min", num_samples=10),
+        ... ).fit()  # doctest: +SKIP
+        >>> grid.get_best_result().config  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        trainable: Any,
+        *,
+        param_space: Mapping[str, Any] | None = None,
+        tune_config: TuneConfig | None = None,
+        run_config: RunConfig | None = None,
+        executor: Executor | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        resources: Mapping[str, float] = DEFAULT_RESOURCES
+        if isinstance(trainable, WithResources):
+            trainable, resources = trainable.trainable, trainable.resources
+        self._kind = classify(trainable)
+        self._trainable = trainable
+        self._resources = dict(resources)
+        if param_space is not None and not isinstance(param_space, Mapping):
+            raise ConfigError(
+                f"param_space must be a dict of parameter names to values or domains, got "
+                f"{type(param_space).__name__}"
+            )
+        self._param_space = dict(param_space or {})
+        self._tune_config = tune_config or TuneConfig()
+        self._run_config = run_config or RunConfig()
+        self._executor = executor
+        self._clock = clock or SystemClock()
+        self._check_checkpoint_settings()
+
+    def _check_checkpoint_settings(self) -> None:
+        ckpt = self._run_config.checkpoint_config
+        if self._kind is TrainableKind.FUNCTION and (
+            ckpt.checkpoint_frequency or ckpt.checkpoint_at_end
+        ):
+            raise ConfigError(
+                "CheckpointConfig(checkpoint_frequency=..., checkpoint_at_end=...) only apply to "
+                "class trainables; a function trainable decides itself when to checkpoint: call "
+                "report(metrics, checkpoint=Checkpoint.from_directory(dir)) in it"
+            )
+
+    # ------------------------------------------------------------------ building blocks
+    def _searcher(self) -> tuple[Searcher, bool]:
+        """The searcher, and whether the loop caps the number of trials at num_samples."""
+        tc = self._tune_config
+        searcher = tc.search_alg
+        if searcher is None:
+            searcher = BasicVariantGenerator(seed=tc.seed)
+        elif tc.seed is not None:
+            logger.info("TuneConfig(seed=...) seeds the default searcher only; seed %s yourself",
+                        type(searcher).__name__)
+        try:
+            searcher.set_search_properties(tc.metric, tc.mode, self._param_space)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+        set_num_samples: Callable[[int], None] | None = getattr(searcher, "set_num_samples", None)
+        if set_num_samples is not None:
+            set_num_samples(tc.num_samples)
+            return searcher, False
+        return searcher, True
+
+    def _scheduler(self) -> TrialScheduler:
+        tc = self._tune_config
+        scheduler = tc.scheduler or FIFOScheduler()
+        try:
+            scheduler.set_search_properties(tc.metric, tc.mode)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+        return scheduler
+
+    def _default_name(self) -> str:
+        stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+        return f"{trainable_name(self._trainable)}_{stamp}"
+
+    # ------------------------------------------------------------------ fit
+    def fit(self) -> ResultGrid:
+        """Run the experiment and return the results of all its trials.
+
+        Failed trials do not raise: their errors are in `ResultGrid.errors`. Invalid settings
+        raise `ConfigError` before any trial starts where that can be known.
+        """
+        rc, tc = self._run_config, self._tune_config
+        fs, root = resolve_storage(rc.storage_path, rc.storage_filesystem)
+        name = rc.name or self._default_name()
+        path = join(root, name)
+        fs.makedirs(path, exist_ok=True)
+        local = is_local(fs)
+        local_path = path if local else tempfile.mkdtemp(prefix=f"tuner-{name}-")
+        syncer = None
+        if not local:
+            from tuner._syncer import Syncer
+
+            syncer = Syncer(local_path, fs, path)
+
+        from tuner._loggers import default_logger_callbacks
+
+        callbacks: list[Callback] = [*default_logger_callbacks(), *rc.callbacks]
+        searcher, cap = self._searcher()
+        settings = ExperimentSettings(
+            name=name,
+            path=path,
+            filesystem=fs,
+            local_path=local_path,
+            trainable_name=trainable_name(self._trainable),
+            kind=self._kind,
+            resources=self._resources,
+            metric=tc.metric,
+            mode=tc.mode,
+            num_samples=tc.num_samples,
+            cap_trials=cap,
+            max_concurrent=tc.max_concurrent_trials,
+            time_budget_s=tc.time_budget_s,
+            checkpoint_config=rc.checkpoint_config,
+            failure_config=rc.failure_config,
+            trial_name_creator=tc.trial_name_creator,
+        )
+        executor = self._executor
+        if executor is None:
+            from tuner._process_executor import LocalExecutor
+
+            executor = LocalExecutor()
+        controller = TuneController(
+            settings,
+            executor=executor,
+            searcher=searcher,
+            scheduler=self._scheduler(),
+            stopper=make_stopper(rc.stop),
+            callbacks=callbacks,
+            clock=self._clock,
+            reporter=StatusReporter(rc.verbose),
+            experiment_id=secrets.token_hex(3)[:5],
+        )
+        controller.periodic.append(_Flusher(callbacks, syncer))
+        executor.setup(self._trainable, self._kind, self._clock, reuse=tc.reuse_actors)
+        try:
+            with _interrupts_pause(controller):
+                controller.run()
+        finally:
+            for callback in callbacks:
+                callback.flush()
+            if syncer is not None:
+                syncer.sync_all()
+                syncer.wait()
+                syncer.close()
+        return self._grid(controller)
+
+    def _grid(self, controller: TuneController) -> ResultGrid:
+        settings = controller.settings
+        results = [_result(trial, settings.filesystem, settings) for trial in controller.trials]
+        return ResultGrid(
+            results, experiment_path=settings.path, metric=settings.metric, mode=settings.mode
+        )
+
+
+def _result(trial: Trial, fs: Any, settings: ExperimentSettings) -> Result:
+    error = None
+    if trial.error is not None:
+        last_line = trial.error.strip().splitlines()[-1] if trial.error.strip() else "failed"
+        error = TrialError(
+            f"trial {trial.trial_id} failed: {last_line}",
+            trial_id=trial.trial_id,
+            traceback=trial.error,
+        )
+    checkpoints = [(Checkpoint(c.path, fs), c.metrics) for c in trial.checkpoints]
+    attribute = settings.checkpoint_config.checkpoint_score_attribute
+    if attribute is not None:
+        reverse = settings.checkpoint_config.checkpoint_score_order == "max"
+        scored = [pair for pair in checkpoints if isinstance(pair[1].get(attribute), int | float)]
+        best = sorted(scored, key=lambda pair: pair[1][attribute], reverse=reverse)
+    else:
+        best = list(reversed(checkpoints))
+    return Result(
+        metrics=dict(trial.last_result),
+        config=dict(trial.config),
+        path=trial.path,
+        filesystem=fs,
+        error=error,
+        checkpoint=checkpoints[-1][0] if checkpoints else None,
+        best_checkpoints=best,
+        trial_id=trial.trial_id,
+        status=trial.status.value,
+    )
+
+
+@contextlib.contextmanager
+def _interrupts_pause(controller: TuneController) -> Iterator[None]:
+    """First Ctrl-C (or SIGTERM): pause trials, save, end cleanly. Second Ctrl-C: raise at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    seen = 0
+
+    def handler(signum: int, frame: Any) -> None:
+        nonlocal seen
+        seen += 1
+        if seen > 1:
+            raise KeyboardInterrupt
+        controller.interrupt()
+        sys.stderr.write(
+            f"\n[tuner] interrupted: stopping trials and saving the experiment; to resume, run "
+            f"Tuner.restore({controller.settings.path!r}, trainable=...).fit(). "
+            "Press Ctrl-C again to exit at once.\n"
+        )
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
