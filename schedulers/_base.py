@@ -41,15 +41,23 @@ class TrialScheduler(abc.ABC):
        with its own metric/mode checks that they agree.
     2. `on_trial_add(trial)` when a trial is created (and again for every trial on restore).
     3. `choose_trial_to_run(trials)` whenever a slot is free: pick a PENDING or PAUSED trial.
-    4. `on_trial_result(trial, result)` after every result -> a `Decision`. A PAUSE may be
-       followed by `take_exploit(trial_id)` to learn whether the trial resumes from another
-       trial's checkpoint with a new config (PBT).
-    5. `take_trials_to_stop()` after each decision: paused trials the scheduler gave up on.
+    4. `on_trial_result(trial, result)` after every result -> a `Decision`. After a PAUSE, and
+       again just before a paused trial resumes, `take_exploit(trial_id)` tells whether it
+       resumes from another trial's checkpoint with a new config (PBT).
+    5. `take_trials_to_stop()` after each decision, end and choice: trials the scheduler gave
+       up on.
     6. Exactly one of `on_trial_complete`, `on_trial_error` or `on_trial_remove` when a trial ends.
     7. `state_dict()` / `load_state_dict()` for experiment checkpoints: plain JSON data.
 
     Schedulers decide; they never act on trials, executors or storage.
     """
+
+    pauses_trials: bool = False
+    """Whether this scheduler pauses trials (they then resume from their latest checkpoint)."""
+
+    supports_model_based_searchers: bool = True
+    """False where the scheduler changes configs mid-trial (PBT), so that a model-based searcher's
+    observations would not belong to the configs it proposed."""
 
     def __init__(self, *, metric: str | None = None, mode: str | None = None) -> None:
         if mode is not None and mode not in ("min", "max"):

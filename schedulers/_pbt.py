@@ -137,7 +137,7 @@ class PopulationBasedTraining(TrialScheduler):
         self._checkpointed: dict[str, bool] = {}
         self._exploits: dict[str, Exploit] = {}
         self._records: list[dict[str, Any]] = []
-        self._next_sync = max(perturbation_interval, burn_in_period)
+        self._next_sync = float(max(perturbation_interval, burn_in_period))
         self._book = StatusBook()
 
     # -- views -------------------------------------------------------------------------------
@@ -189,7 +189,9 @@ class PopulationBasedTraining(TrialScheduler):
             score = -math.inf
         trial_id = trial.trial_id
         state = self._see(trial)
-        state.last_iteration = float(result.get("training_iteration", state.last_iteration))
+        iteration = result.get("training_iteration", state.last_iteration)
+        if isinstance(iteration, (int, float)) and not isinstance(iteration, bool):
+            state.last_iteration = iteration
         self._book.mark(trial_id, TrialStatus.RUNNING)
         if time < self.burn_in_period or time - state.last_perturbation_time < (
             self.perturbation_interval

@@ -21,12 +21,15 @@ class StatusBook:
         self._status: dict[str, TrialStatus] = {}
 
     def see(self, trial: TrialView) -> None:
-        """Record the status shown in a view."""
-        self._status[trial.trial_id] = trial.status
+        """Record the status shown in a view (a finished trial is forgotten)."""
+        if trial.status.is_finished:
+            self.forget(trial.trial_id)
+        else:
+            self._status[trial.trial_id] = trial.status
 
     def see_all(self, trials: Iterable[TrialView]) -> None:
         """Record the statuses of a full list of views (forgetting trials no longer listed)."""
-        self._status = {t.trial_id: t.status for t in trials}
+        self._status = {t.trial_id: t.status for t in trials if not t.status.is_finished}
 
     def mark(self, trial_id: str, status: TrialStatus) -> None:
         """Record a status the scheduler's own decision implies."""

@@ -1,6 +1,10 @@
 """Searchers: propose configurations from a search space and learn from their results."""
 
 from searchers._base import FINISHED, Searcher, SearchSignal
+from searchers._bayesopt import BayesOptSearch
+from searchers._concurrency import ConcurrencyLimiter
+from searchers._optuna import OptunaSearch
+from searchers._repeater import TRIAL_INDEX, Repeater
 from searchers._space import (
     Categorical,
     Domain,
@@ -23,20 +27,27 @@ from searchers._space import (
     sample_from,
     uniform,
 )
+from searchers._tpe import TPESearch
 from searchers._variant_generator import BasicVariantGenerator
 
 __all__ = [
     "FINISHED",
+    "TRIAL_INDEX",
     "BasicVariantGenerator",
+    "BayesOptSearch",
     "Categorical",
+    "ConcurrencyLimiter",
     "Domain",
     "Float",
     "Function",
     "GridSearch",
     "Integer",
     "Normal",
+    "OptunaSearch",
+    "Repeater",
     "SearchSignal",
     "Searcher",
+    "TPESearch",
     "choice",
     "grid_search",
     "lograndint",

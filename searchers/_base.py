@@ -36,9 +36,14 @@ class Searcher(abc.ABC):
     Attributes:
         max_queued: How many suggested trials may wait unstarted. Model-based searchers keep 1 so
             the loop does not run ahead of the model; random and grid search may queue more.
+        learns_from_results: Whether suggestions depend on earlier results (False for random and
+            grid search); schedulers that change configs mid-trial refuse such searchers.
     """
 
     max_queued: int = 1
+
+    learns_from_results: bool = True
+    """Whether suggestions depend on earlier results (False for random and grid search)."""
 
     def __init__(self, *, metric: str | None = None, mode: str | None = None) -> None:
         if mode is not None and mode not in ("min", "max"):

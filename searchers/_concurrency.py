@@ -45,6 +45,7 @@ class ConcurrencyLimiter(Searcher):
         self.max_concurrent = max_concurrent
         self.batch = batch
         self.max_queued = searcher.max_queued
+        self.learns_from_results = searcher.learns_from_results
         self._live: dict[str, None] = {}  # ordered, so the state is deterministic
         self._held: dict[str, tuple[dict[str, Any] | None, bool]] = {}  # batch: held results
 

@@ -55,7 +55,9 @@ class Param:
             return index
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise ValueError(f"{self.name!r} must be a number, got {value!r}")
-        return int(value) if isinstance(self.domain, Integer) else float(value)
+        if isinstance(self.domain, Integer):
+            return int(value) if isinstance(value, numbers.Integral) else round(float(value))
+        return float(value)
 
     def decode(self, encoded: float | int) -> Any:
         """The config value of an encoded one."""

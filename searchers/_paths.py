@@ -126,7 +126,7 @@ class GuardedMapping(Mapping[str, Any]):
         return _guard(self._data[key])
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
+        if name == "_data" or name.startswith("__"):  # not set yet (copy, pickle): no recursion
             raise AttributeError(name)
         try:
             return self[name]

@@ -49,6 +49,7 @@ class Repeater(Searcher):
         self.repeat = repeat
         self.set_index = set_index
         self.max_queued = searcher.max_queued * repeat  # room for a whole group of repeats
+        self.learns_from_results = searcher.learns_from_results
         # group id (its first trial) -> config, trial ids in order, and their scores so far
         self._groups: dict[str, dict[str, Any]] = {}
         self._trial_group: dict[str, str] = {}

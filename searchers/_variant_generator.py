@@ -87,6 +87,7 @@ class BasicVariantGenerator(Searcher):
     """
 
     max_queued = 16
+    learns_from_results = False
 
     def __init__(
         self,
@@ -158,7 +159,7 @@ class BasicVariantGenerator(Searcher):
             rest = max(0, self._num_samples - len(self._points))
         segments.append(_Segment.of(merge(self._space, {}), rest))
         for segment in segments:
-            resolve_check(segment)
+            _check_no_nested_grid(segment)
         self._segments = segments
 
     @property
@@ -225,7 +226,7 @@ class BasicVariantGenerator(Searcher):
         self._rng = load_rng(state["rng"])
 
 
-def resolve_check(segment: _Segment) -> None:
+def _check_no_nested_grid(segment: _Segment) -> None:
     """Fail early on a grid nested inside grid values, rather than at the n-th suggestion."""
     for values in segment.grid_values:
         for value in values:

@@ -59,7 +59,9 @@ def s3_server() -> Iterator[S3Server]:
     host, port = server.get_host_and_port()
     endpoint_url = f"http://{host}:{port}"
 
-    saved_env = {k: os.environ.get(k) for k in [*_S3_ENV, *_S3_ENV_REMOVED, "FSSPEC_S3_ENDPOINT_URL"]}
+    saved_env = {
+        k: os.environ.get(k) for k in [*_S3_ENV, *_S3_ENV_REMOVED, "FSSPEC_S3_ENDPOINT_URL"]
+    }
     saved_conf = dict(fsspec.config.conf.get("s3", {}))
     os.environ.update(_S3_ENV)
     os.environ["FSSPEC_S3_ENDPOINT_URL"] = endpoint_url

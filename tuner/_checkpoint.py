@@ -7,9 +7,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
-from typing import Any
-
-import fsspec
+from typing import TYPE_CHECKING, Any
 
 from tuner._storage import (
     COMPLETE_MARKER,
@@ -19,6 +17,9 @@ from tuner._storage import (
     resolve_storage,
 )
 from tuner.exceptions import CheckpointError
+
+if TYPE_CHECKING:
+    import fsspec
 
 
 class Checkpoint:
@@ -33,16 +34,19 @@ class Checkpoint:
 
     Example:
         >>> import os, tempfile
+        >>> from pathlib import Path
         >>> directory = tempfile.mkdtemp()
         >>> with open(os.path.join(directory, "weights.txt"), "w") as f:
         ...     _ = f.write("0.5")
         >>> checkpoint = Checkpoint.from_directory(directory)
         >>> with checkpoint.as_directory() as local:
-        ...     print(open(os.path.join(local, "weights.txt")).read())
+        ...     print(Path(local, "weights.txt").read_text())
         0.5
     """
 
-    def __init__(self, path: str | os.PathLike[str], filesystem: fsspec.AbstractFileSystem | None = None):
+    def __init__(
+        self, path: str | os.PathLike[str], filesystem: fsspec.AbstractFileSystem | None = None
+    ):
         if not isinstance(path, (str, os.PathLike)):
             raise CheckpointError(
                 f"a checkpoint path must be a str or os.PathLike, got {type(path).__name__} "
@@ -69,7 +73,7 @@ class Checkpoint:
                 f"a checkpoint must be an existing directory, but it {problem}, got "
                 f"path={os.fspath(path)!r}: pass the directory you saved your files in"
             )
-        return cls(local, fsspec.filesystem("file"))
+        return cls(local, filesystem_for_protocol("file"))
 
     @property
     def path(self) -> str:

@@ -130,13 +130,11 @@ class TuneController:
                 events = self.executor.wait(self._wait_timeout())
                 for event in events:
                     self._handle(event)
+                    self._check_experiment_stop()
                     if self._stop_reason is not None:
                         break
                 self._run_periodic()
-                if self._time_budget_spent() and self._stop_reason is None:
-                    self._stop_reason = "time budget"
-                if self.stopper is not None and self.stopper.stop_all():
-                    self._stop_reason = self._stop_reason or "stopper"
+                self._check_experiment_stop()
         finally:
             self._wind_down(pause=self._stop_reason == "interrupted")
         self.reporter.final(self.elapsed(), self.counts(), self.best, self.settings.path)
@@ -167,9 +165,14 @@ class TuneController:
             if task.due_in(now) <= 0:
                 task.run(now)
 
-    def _time_budget_spent(self) -> bool:
+    def _check_experiment_stop(self) -> None:
+        if self._stop_reason is not None:
+            return
         budget = self.settings.time_budget_s
-        return budget is not None and self.elapsed() >= budget
+        if budget is not None and self.elapsed() >= budget:
+            self._stop_reason = "time budget"
+        elif self.stopper is not None and self.stopper.stop_all():
+            self._stop_reason = "stopper"
 
     def _is_finished(self) -> bool:
         if self.executor.num_active:
@@ -206,11 +209,14 @@ class TuneController:
             if not candidates:
                 return
             chosen = self.scheduler.choose_trial_to_run(candidates)
+            self._stop_given_up()
             if chosen is None:
                 queued = sum(t.never_started for t in self.trials.with_status(PENDING))
                 if queued < max(1, self.searcher.max_queued) and self._create_trial():
                     continue
                 return
+            if self.trials[chosen].status.is_finished:
+                continue
             self._start(self.trials[chosen])
 
     def _create_trial(self) -> bool:
@@ -261,6 +267,10 @@ class TuneController:
         )
 
     def _start(self, trial: Trial) -> None:
+        if trial.status is PAUSED:
+            exploit = self.scheduler.take_exploit(trial.trial_id)
+            if exploit is not None:
+                self._apply_exploit(trial, exploit)
         restore = trial.restore_from
         metrics = restore.metrics if restore is not None else {}
         spec = TrialSpec(
@@ -343,6 +353,10 @@ class TuneController:
         else:
             decision = self.scheduler.on_trial_result(trial.view(), result)
             self._act(trial, decision)
+        self._stop_given_up()
+
+    def _stop_given_up(self) -> None:
+        """Stop the trials the scheduler gave up on (asked after every scheduler call)."""
         for trial_id in self.scheduler.take_trials_to_stop():
             if trial_id in self.trials and not self.trials[trial_id].status.is_finished:
                 self._stop_trial(self.trials[trial_id], completed=False)
@@ -389,24 +403,36 @@ class TuneController:
             info = self.info(trial)
             for callback in self.callbacks:
                 callback.on_trial_complete(info)
+            self._stop_given_up()
         elif trial.status is PAUSED:
             self._prepare_resume(trial)
 
     def _prepare_resume(self, trial: Trial) -> None:
         exploit = self._pending_exploits.pop(trial.trial_id, None)
-        if exploit is not None:
-            donor = self.trials[exploit.donor_trial_id]
-            if donor.latest_checkpoint is not None:
-                trial.restore_from = self.copy_checkpoint(donor.latest_checkpoint, trial)
-                trial.config = dict(exploit.new_config)
-                return
         trial.restore_from = trial.latest_checkpoint
+        if exploit is not None and self._apply_exploit(trial, exploit):
+            return
         if trial.restore_from is None and trial.last_result:
             logger.warning(
                 "trial %s was paused but has no checkpoint: it will start over when it resumes "
                 "(report a checkpoint, or implement save_checkpoint for class trainables)",
                 trial.trial_id,
             )
+
+    def _apply_exploit(self, trial: Trial, exploit: Exploit) -> bool:
+        """Point `trial` at a copy of the donor's latest checkpoint, with the new config."""
+        donor = self.trials[exploit.donor_trial_id]
+        if donor is trial:
+            trial.config = dict(exploit.new_config)  # a replayed schedule: own checkpoint
+            return True
+        if donor.latest_checkpoint is None:
+            logger.warning(
+                "not exploiting %s: its donor %s has no checkpoint", trial.trial_id, donor.trial_id
+            )
+            return False
+        trial.restore_from = self.copy_checkpoint(donor.latest_checkpoint, trial)
+        trial.config = dict(exploit.new_config)
+        return True
 
     def copy_checkpoint(self, record: CheckpointRecord, into: Trial) -> CheckpointRecord:
         """Copy another trial's checkpoint into `into`'s directory, so retention cannot take it."""
@@ -421,9 +447,10 @@ class TuneController:
         return copied
 
     def _on_error(self, trial: Trial, error: TrialError) -> None:
-        if trial.status is not RUNNING:
+        if trial.status.is_finished:
             logger.warning("trial %s failed while stopping: %s", trial.trial_id, error)
             return
+        self._pending_exploits.pop(trial.trial_id, None)  # a failed pause exploits nothing
         trial.num_failures += 1
         trial.error = error.traceback or str(error)
         self._write_error(trial, error)
@@ -441,6 +468,7 @@ class TuneController:
             return
         trial.transition(ERROR, self.clock.time())
         self.scheduler.on_trial_error(trial.view())
+        self._stop_given_up()
         self.searcher.on_trial_complete(trial.trial_id, trial.last_result or None, error=True)
         if failure.fail_fast:
             self._stop_reason = "fail_fast"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import queue
 import threading
 from collections.abc import Mapping
@@ -16,8 +17,11 @@ from tuner._trainable import TrainableKind
 from tuner.exceptions import ConfigError
 
 
+_MAX_QUEUED_EVENTS = 1024  # a trial that outruns the event loop blocks instead of filling memory
+
+
 class _QueueChannel:
-    def __init__(self, events: queue.SimpleQueue[Event]) -> None:
+    def __init__(self, events: queue.Queue[Event]) -> None:
         self._events = events
         self.controls: queue.SimpleQueue[Control] = queue.SimpleQueue()
 
@@ -52,7 +56,7 @@ class InProcessExecutor(Executor):
         if max_concurrent < 1:
             raise ConfigError(f"max_concurrent must be >= 1, got {max_concurrent}")
         self._max_concurrent = max_concurrent
-        self._events: queue.SimpleQueue[Event] = queue.SimpleQueue()
+        self._events: queue.Queue[Event] = queue.Queue(maxsize=_MAX_QUEUED_EVENTS)
         self._channels: dict[str, _QueueChannel] = {}
         self._trainable: Any = None
         self._kind = TrainableKind.FUNCTION
@@ -88,7 +92,7 @@ class InProcessExecutor(Executor):
             args: tuple[Any, ...] = (spec, self._trainable, channel, self._clock)
         else:
             # Instances are only reused when trials run one after another.
-            target = run_class
+            target = functools.partial(run_class, reuse=self._reuse)
             pool = self._instances if self._max_concurrent == 1 else InstancePool()
             args = (spec, self._trainable, channel, self._clock, pool)
         thread = threading.Thread(target=target, args=args, name=f"trial-{spec.trial_id}")

@@ -7,13 +7,14 @@ kept once it ends.
 
 Example:
     >>> import tempfile
+    >>> from pathlib import Path
     >>> from tuner._callback import TrialInfo
     >>> trial = TrialInfo("t0", "trial_t0", {"lr": 0.1}, tempfile.mkdtemp())
     >>> logger = JsonLoggerCallback()
     >>> logger.on_trial_start(trial)
     >>> logger.on_trial_result(trial, {"loss": 0.5, "training_iteration": 1})
     >>> logger.on_trial_complete(trial)
-    >>> open(os.path.join(trial.local_path, "result.json")).read()
+    >>> Path(trial.local_path, "result.json").read_text()
     '{"loss": 0.5, "training_iteration": 1}\\n'
 """
 
@@ -368,9 +369,14 @@ class TBXLoggerCallback(Callback):
         os.makedirs(trial.local_path, exist_ok=True)
         # Event file names hold the second they were created: a trial resumed within the same
         # second would truncate its earlier file without a distinct suffix.
-        opened = len(glob.glob(os.path.join(glob.escape(trial.local_path), "events.out.tfevents.*")))
+        opened = len(
+            glob.glob(os.path.join(glob.escape(trial.local_path), "events.out.tfevents.*"))
+        )
         writer = SummaryWriter(
-            logdir=trial.local_path, max_queue=1000, flush_secs=_TB_FLUSH_S, filename_suffix=f".{opened}"
+            logdir=trial.local_path,
+            max_queue=1000,
+            flush_secs=_TB_FLUSH_S,
+            filename_suffix=f".{opened}",
         )
         state = self._trials[trial.trial_id] = _TbxTrial(writer, trial.config)
         return state

@@ -54,7 +54,7 @@ class Stopper(abc.ABC):
         """The stopper's progress as plain JSON data."""
         return {}
 
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:  # noqa: B027 (optional hook)
         """Restore progress saved by `state_dict`."""
 
 
@@ -239,8 +239,7 @@ class ExperimentPlateauStopper(Stopper):
 
     def _has_plateaued(self) -> bool:
         return (
-            len(self._top_values) == self._top
-            and statistics.pstdev(self._top_values) <= self._std
+            len(self._top_values) == self._top and statistics.pstdev(self._top_values) <= self._std
         )
 
     def stop_all(self) -> bool:
@@ -350,7 +349,7 @@ class CombinedStopper(Stopper):
                 f"a CombinedStopper's saved state must match its stoppers, got {len(states)} "
                 f"states for {len(self._stoppers)} stoppers: restore with the same stoppers"
             )
-        for stopper, sub_state in zip(self._stoppers, states):
+        for stopper, sub_state in zip(self._stoppers, states, strict=True):
             stopper.load_state_dict(sub_state)
 
 

@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import posixpath
@@ -25,12 +26,13 @@ import re
 import secrets
 import shutil
 import tempfile
-
-import fsspec
-import fsspec.core
-from fsspec.implementations.local import LocalFileSystem
+from typing import TYPE_CHECKING
 
 from tuner.exceptions import CheckpointError, StorageError
+
+if TYPE_CHECKING:
+    # fsspec is imported where it is used: it costs ~45 ms, and `import tuner` must stay fast.
+    import fsspec
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +86,8 @@ def resolve_storage(
             f"a storage path must be a str or os.PathLike, got {type(url).__name__} {url!r}: "
             "pass a local directory or a URL such as 's3://bucket/path'"
         )
+    import fsspec.core
+
     url = os.fspath(url)
     if filesystem is not None:
         path = filesystem._strip_protocol(url)
@@ -92,7 +96,7 @@ def resolve_storage(
         return filesystem, path
     protocol, _ = fsspec.core.split_protocol(url)
     if protocol is None:
-        return LocalFileSystem(), os.path.abspath(os.path.expanduser(url))
+        return _local_filesystem(), os.path.abspath(os.path.expanduser(url))
     try:
         fs, path = fsspec.core.url_to_fs(url)
     except ImportError as exc:
@@ -110,9 +114,7 @@ def resolve_storage(
 def _missing_backend_message(protocol: str, exc: ImportError) -> str:
     if protocol in _BACKEND_PACKAGES:
         package, pip_arg = _BACKEND_PACKAGES[protocol]
-        return (
-            f"install {package} to use {protocol}:// storage paths (pip install {pip_arg})"
-        )
+        return f"install {package} to use {protocol}:// storage paths (pip install {pip_arg})"
     return f"the backend for {protocol}:// storage paths is not installed: {exc}"
 
 
@@ -126,8 +128,10 @@ def filesystem_for_protocol(protocol: str) -> fsspec.AbstractFileSystem:
         >>> filesystem_for_protocol("memory").protocol
         'memory'
     """
+    import fsspec
+
     if protocol in ("file", "local"):
-        return LocalFileSystem()
+        return _local_filesystem()
     try:
         return fsspec.filesystem(protocol)
     except ImportError as exc:
@@ -143,7 +147,7 @@ def protocol_of(fs: fsspec.AbstractFileSystem) -> str:
     """The filesystem's main protocol name: ``"file"``, ``"s3"``, ``"memory"``, ...
 
     Example:
-        >>> protocol_of(LocalFileSystem())
+        >>> protocol_of(filesystem_for_protocol("file"))
         'file'
     """
     protocol = fs.protocol
@@ -154,10 +158,18 @@ def is_local(fs: fsspec.AbstractFileSystem) -> bool:
     """Whether the filesystem is the local disk.
 
     Example:
-        >>> is_local(LocalFileSystem())
+        >>> is_local(filesystem_for_protocol("file"))
         True
     """
+    from fsspec.implementations.local import LocalFileSystem
+
     return isinstance(fs, LocalFileSystem)
+
+
+def _local_filesystem() -> fsspec.AbstractFileSystem:
+    from fsspec.implementations.local import LocalFileSystem
+
+    return LocalFileSystem()
 
 
 def join(*parts: str) -> str:
@@ -200,10 +212,8 @@ def atomic_write_bytes(fs: fsspec.AbstractFileSystem, path: str, data: bytes) ->
 
 
 def _unlink_quietly(path: str) -> None:
-    try:
+    with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
-    except FileNotFoundError:
-        pass
 
 
 def read_bytes(fs: fsspec.AbstractFileSystem, path: str) -> bytes:
@@ -315,15 +325,11 @@ def remove_directory(fs: fsspec.AbstractFileSystem, path: str) -> None:
         >>> remove_directory(fs, join(root, "never-existed"))
     """
     if is_local(fs):
-        try:
+        with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(path)
-        except FileNotFoundError:
-            pass
         return
-    try:
+    with contextlib.suppress(FileNotFoundError):
         fs.rm(path, recursive=True)
-    except FileNotFoundError:
-        pass
     fs.invalidate_cache(path)
 
 

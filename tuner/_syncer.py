@@ -19,10 +19,12 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
-
-import fsspec
+from typing import TYPE_CHECKING
 
 from tuner._storage import atomic_write_bytes, is_local, join
+
+if TYPE_CHECKING:
+    import fsspec
 
 logger = logging.getLogger(__name__)
 

@@ -142,9 +142,16 @@ class Tuner:
             return searcher, False
         return searcher, True
 
-    def _scheduler(self) -> TrialScheduler:
+    def _scheduler(self, searcher: Searcher) -> TrialScheduler:
         tc = self._tune_config
         scheduler = tc.scheduler or FIFOScheduler()
+        if not scheduler.supports_model_based_searchers and searcher.learns_from_results:
+            raise ConfigError(
+                f"{type(scheduler).__name__} cannot be combined with {type(searcher).__name__}: "
+                "it changes trial configs mid-training, so the searcher's model would learn "
+                "from results that belong to other configs; use the default random/grid "
+                "search (BasicVariantGenerator) with it"
+            )
         try:
             scheduler.set_search_properties(tc.metric, tc.mode)
         except ValueError as exc:
@@ -206,7 +213,7 @@ class Tuner:
             settings,
             executor=executor,
             searcher=searcher,
-            scheduler=self._scheduler(),
+            scheduler=self._scheduler(searcher),
             stopper=make_stopper(rc.stop),
             callbacks=callbacks,
             clock=self._clock,

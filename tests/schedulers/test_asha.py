@@ -118,7 +118,7 @@ def test_bad_arguments(kwargs: dict[str, object], message: str) -> None:
 
 def test_missing_keys_are_named() -> None:
     asha = make()
-    with pytest.raises(ValueError, match="'acc'.*\\['training_iteration'\\]"):
+    with pytest.raises(ValueError, match=r"'acc'.*\['training_iteration'\]"):
         asha.on_trial_result(view("a"), {"training_iteration": 1})
     with pytest.raises(ValueError, match="'training_iteration'"):
         asha.on_trial_result(view("a"), {"acc": 1.0})

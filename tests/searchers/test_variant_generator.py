@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 import tracemalloc
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from searchers import (
     FINISHED,
@@ -242,3 +245,27 @@ def test_nested_grid_is_an_error() -> None:
 def test_suggest_before_space_is_an_error() -> None:
     with pytest.raises(RuntimeError, match="set_search_properties"):
         BasicVariantGenerator().suggest("0")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 4), min_size=0, max_size=4),
+    num_samples=st.integers(1, 3),
+)
+def test_lazy_grid_matches_the_cartesian_product(sizes: list[int], num_samples: int) -> None:
+    space: dict[str, Any] = {f"g{i}": grid_search(range(n)) for i, n in enumerate(sizes)}
+    space["r"] = uniform(0, 1)
+    configs = drain(make(space, num_samples=num_samples))
+    names = [f"g{i}" for i in range(len(sizes))]
+    # the first grid varies fastest: the product of the reversed axes, read back reversed
+    walk = [tuple(reversed(p)) for p in itertools.product(*(range(n) for n in reversed(sizes)))]
+    assert [tuple(c[k] for k in names) for c in configs] == walk * num_samples
+
+
+def test_sample_from_spec_copies_safely() -> None:
+    import copy
+
+    from searchers._paths import GuardedMapping
+
+    guarded = copy.copy(GuardedMapping({"a": 1}))
+    assert guarded.a == 1

@@ -143,5 +143,5 @@ def test_from_dict_rejects_bad_data() -> None:
 
 
 def test_bad_path_type_is_rejected() -> None:
-    with pytest.raises(CheckpointError, match="must be a str or os.PathLike, got int"):
+    with pytest.raises(CheckpointError, match=r"must be a str or os\.PathLike, got int"):
         Checkpoint(5)  # type: ignore[arg-type]

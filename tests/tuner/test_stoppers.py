@@ -114,7 +114,9 @@ def test_trial_plateau_validation_and_missing_metric() -> None:
         TrialPlateauStopper("loss", mode="best")
     with pytest.raises(ConfigError, match="num_results must be >= 1"):
         TrialPlateauStopper("loss", num_results=0)
-    with pytest.raises(ConfigError, match=r"'loss' is not in the reported result \(keys: \['acc'\]"):
+    with pytest.raises(
+        ConfigError, match=r"'loss' is not in the reported result \(keys: \['acc'\]"
+    ):
         TrialPlateauStopper("loss")("a", {"acc": 1})
     with pytest.raises(ConfigError, match="metric 'loss' must be a number, got str"):
         TrialPlateauStopper("loss")("a", {"loss": "low"})

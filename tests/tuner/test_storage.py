@@ -100,7 +100,7 @@ def test_unknown_protocol_is_a_storage_error() -> None:
 
 
 def test_non_path_is_rejected() -> None:
-    with pytest.raises(StorageError, match="must be a str or os.PathLike, got int"):
+    with pytest.raises(StorageError, match=r"must be a str or os\.PathLike, got int"):
         storage.resolve_storage(3)  # type: ignore[arg-type]
 
 
