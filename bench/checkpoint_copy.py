@@ -9,11 +9,16 @@ import argparse
 import os
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 
-from tuner._storage import persist_directory, resolve_storage
+# Run as a script, this folder comes first on sys.path, where bench/searchers.py would shadow the
+# `searchers` package that `import tuner` needs.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(__file__)]
+
+from tuner._storage import persist_directory, resolve_storage  # noqa: E402
 
 
 def _make_checkpoint(root: str, size_mb: int) -> None:

@@ -22,7 +22,6 @@ from tuner._protocol import (
     Control,
     EndEvent,
     EndReason,
-    ErrorEvent,
     Event,
     ResultEvent,
     TrialSpec,
@@ -222,10 +221,10 @@ class TuneController:
     def _create_trial(self) -> bool:
         if self._searcher_finished:
             return False
-        if self.settings.cap_trials and self.settings.num_samples != -1:
-            if len(self.trials) >= self.settings.num_samples:
-                self._searcher_finished = True
-                return False
+        samples = self.settings.num_samples
+        if self.settings.cap_trials and samples != -1 and len(self.trials) >= samples:
+            self._searcher_finished = True
+            return False
         trial_id = f"{self._experiment_id}_{len(self.trials):05d}"
         suggestion = self.searcher.suggest(trial_id)
         if suggestion is None:
@@ -233,7 +232,7 @@ class TuneController:
         if suggestion is FINISHED:
             self._searcher_finished = True
             return False
-        assert isinstance(suggestion, dict)  # noqa: S101 - narrowed for mypy; searchers return dicts
+        assert isinstance(suggestion, dict)
         creator = self.settings.trial_name_creator
         name = (
             str(creator(trial_id, suggestion))
@@ -257,9 +256,7 @@ class TuneController:
         self.scheduler.on_trial_add(trial.view())
 
     def local_dir(self, trial: Trial) -> str:
-        path = os.path.join(self.settings.local_path, trial.name)
-        os.makedirs(path, exist_ok=True)
-        return path
+        return os.path.join(self.settings.local_path, trial.name)
 
     def info(self, trial: Trial) -> TrialInfo:
         return TrialInfo(
@@ -290,6 +287,7 @@ class TuneController:
             experiment_name=self.settings.name,
         )
         trial.transition(RUNNING, self.clock.time())
+        os.makedirs(self.local_dir(trial), exist_ok=True)
         info = self.info(trial)
         for callback in self.callbacks:
             callback.on_trial_start(info)
@@ -474,6 +472,7 @@ class TuneController:
             self._stop_reason = "fail_fast"
 
     def _write_error(self, trial: Trial, error: TrialError) -> None:
+        os.makedirs(self.local_dir(trial), exist_ok=True)
         path = os.path.join(self.local_dir(trial), "error.txt")
         with open(path, "a", encoding="utf-8") as f:
             f.write(f"Failure #{trial.num_failures} at {self.clock.time():.0f}:\n")

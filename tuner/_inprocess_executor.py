@@ -16,7 +16,6 @@ from tuner._runner import InstancePool, run_class, run_function
 from tuner._trainable import TrainableKind
 from tuner.exceptions import ConfigError
 
-
 _MAX_QUEUED_EVENTS = 1024  # a trial that outruns the event loop blocks instead of filling memory
 
 

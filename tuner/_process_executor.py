@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -263,10 +264,8 @@ class LocalExecutor(Executor):
         worker.process.wait()
 
     def _retire(self, worker: _Worker) -> None:
-        try:
+        with contextlib.suppress(OSError):
             worker.conn.send(Shutdown())
-        except OSError:
-            pass
         self._workers.remove(worker)
         worker.conn.close()
         try:
@@ -291,9 +290,7 @@ class LocalExecutor(Executor):
                 self._discard(worker)
         idle = list(self._workers)
         for worker in idle:
-            try:
+            with contextlib.suppress(OSError):
                 worker.conn.send(Shutdown())
-            except OSError:
-                pass
         for worker in idle:
             self._retire(worker)

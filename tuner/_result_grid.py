@@ -142,13 +142,14 @@ class ResultGrid:
                     raise ConfigError(
                         f"filter_mode must be 'min' or 'max' with filter_metric, got {filter_mode!r}"
                     )
-                history = [
-                    row for row in result._history() if numeric(flatten(row).get(filter_metric))
-                    is not None
+                scored = [
+                    (value, row)
+                    for row in result._history()
+                    if (value := numeric(flatten(row).get(filter_metric))) is not None
                 ]
-                if history:
+                if scored:
                     pick = min if filter_mode == "min" else max
-                    metrics = pick(history, key=lambda r: numeric(flatten(r)[filter_metric]))
+                    metrics = pick(scored, key=lambda pair: pair[0])[1]
             row = flatten(metrics)
             row.update(flatten(result.config, "config"))
             row["trial_id"] = result.trial_id or row.get("trial_id")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import shutil
@@ -157,10 +158,8 @@ def run_class(
         pool.put(instance, reuse)
     except BaseException as exc:  # noqa: BLE001 - any failure of user code ends the trial in ERROR
         if instance is not None:
-            try:
+            with contextlib.suppress(Exception):  # the original error is the one to report
                 instance.cleanup()
-            except Exception:  # noqa: BLE001 - the original error is the one to report
-                pass
         channel.send(error_event(spec, exc))
     finally:
         set_session(None, process_wide=process_wide)

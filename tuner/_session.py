@@ -32,7 +32,7 @@ class Channel(Protocol):
         ...
 
 
-class StopTrial(BaseException):  # noqa: N818 - not an error: unwinds the trainable on request
+class StopTrial(BaseException):
     """Raised inside `report()` when the driver asked the trial to stop or pause.
 
     A BaseException, so that a trainable's `except Exception` does not swallow it.
@@ -200,7 +200,7 @@ def report(metrics: Mapping[str, Any], *, checkpoint: Checkpoint | None = None) 
     session.send_result(result, ref)
     control = session.channel.poll_control()
     if control in (Control.STOP, Control.PAUSE):
-        raise StopTrial(control)  # type: ignore[arg-type]
+        raise StopTrial(control)
 
 
 def get_checkpoint() -> Checkpoint | None:
