@@ -17,6 +17,7 @@ from tuner._clock import Clock
 from tuner._config import CheckpointConfig, FailureConfig
 from tuner._executor import Executor
 from tuner._progress import BestTracker, StatusReporter
+from tuner._retention import CheckpointJanitor, choose_evictions
 from tuner._protocol import (
     CheckpointRef,
     Control,
@@ -107,8 +108,7 @@ class TuneController:
         self._pending_exploits: dict[str, Exploit] = {}
         self._started_at = clock.monotonic() - elapsed_before
         self._checked_metric = False
-        self.checkpoint_hooks: list[Any] = []
-        """Called as `hook(trial, record)` for every new checkpoint (retention book-keeping)."""
+        self.janitor = CheckpointJanitor(settings.filesystem)
         self.periodic: list[Any] = []
         """Objects with `due_in(now) -> seconds` and `run(now)`, e.g. the experiment saver."""
 
@@ -268,7 +268,7 @@ class TuneController:
             exploit = self.scheduler.take_exploit(trial.trial_id)
             if exploit is not None:
                 self._apply_exploit(trial, exploit)
-        restore = trial.restore_from
+        restore = self._complete_restore_point(trial)
         metrics = restore.metrics if restore is not None else {}
         spec = TrialSpec(
             trial_id=trial.trial_id,
@@ -293,6 +293,26 @@ class TuneController:
             callback.on_trial_start(info)
         self.executor.start_trial(spec)
 
+    def _complete_restore_point(self, trial: Trial) -> CheckpointRecord | None:
+        """`trial.restore_from` if it is whole on storage, else the newest earlier one that is."""
+        from tuner._storage import is_complete
+
+        record = trial.restore_from
+        while record is not None and not is_complete(self.settings.filesystem, record.path):
+            earlier = [c for c in trial.checkpoints if c.index < record.index]
+            fallback = earlier[-1] if earlier else None
+            logger.warning(
+                "checkpoint %s of trial %s is incomplete or unreadable; resuming from %s instead",
+                record.path,
+                trial.trial_id,
+                fallback.path if fallback is not None else "the beginning",
+            )
+            if record in trial.checkpoints:
+                trial.checkpoints.remove(record)
+            record = fallback
+        trial.restore_from = record
+        return record
+
     # ----------------------------------------------------------------- events
     def _handle(self, event: Event) -> None:
         trial = self.trials[event.trial_id]
@@ -307,8 +327,17 @@ class TuneController:
         record = CheckpointRecord(ref.index, ref.path, metrics)
         trial.checkpoints.append(record)
         trial.next_checkpoint_index = max(trial.next_checkpoint_index, ref.index + 1)
-        for hook in self.checkpoint_hooks:
-            hook(trial, record)
+        self._retain(trial)
+
+    def _needed(self, record: CheckpointRecord) -> bool:
+        """Whether some trial will resume from `record` (then retention must not delete it)."""
+        return any(t.restore_from is record for t in self.trials.with_status(PENDING, PAUSED))
+
+    def _retain(self, trial: Trial) -> None:
+        evicted = choose_evictions(trial, self.settings.checkpoint_config, self._needed)
+        for record in evicted:
+            trial.checkpoints.remove(record)
+            self.janitor.delete(record.path)
 
     def _check_metric(self, result: Mapping[str, Any]) -> None:
         metric = self.settings.metric
@@ -499,6 +528,7 @@ class TuneController:
                 elif isinstance(event, ResultEvent):
                     self._on_result(self.trials[event.trial_id], event)
         self.executor.shutdown()
+        self.janitor.close()
         infos = [self.info(t) for t in self.trials]
         for callback in self.callbacks:
             callback.on_experiment_end(infos)

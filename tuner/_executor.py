@@ -64,6 +64,11 @@ class Executor(abc.ABC):
         """Whether trials may run on other machines (then storage must be shared)."""
         return False
 
+    @property
+    def shares_driver_memory(self) -> bool:
+        """Whether trials run inside the driver process (so `memory://` storage works)."""
+        return False
+
     @abc.abstractmethod
     def shutdown(self) -> None:
         """Stop all trials and release all workers."""

@@ -83,6 +83,10 @@ class InProcessExecutor(Executor):
     def is_active(self, trial_id: str) -> bool:
         return trial_id in self._channels
 
+    @property
+    def shares_driver_memory(self) -> bool:
+        return True
+
     def start_trial(self, spec: TrialSpec) -> None:
         channel = _QueueChannel(self._events)
         self._channels[spec.trial_id] = channel

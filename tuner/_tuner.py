@@ -25,7 +25,7 @@ from tuner._progress import StatusReporter
 from tuner._result import Result
 from tuner._result_grid import ResultGrid
 from tuner._stoppers import make_stopper
-from tuner._storage import is_local, join, resolve_storage
+from tuner._storage import is_local, join, protocol_of, resolve_storage
 from tuner._trainable import (
     DEFAULT_RESOURCES,
     TrainableKind,
@@ -208,6 +208,12 @@ class Tuner:
             from tuner._process_executor import LocalExecutor
 
             executor = LocalExecutor()
+        if protocol_of(fs) == "memory" and not executor.shares_driver_memory:
+            raise ConfigError(
+                f"storage_path {rc.storage_path!r} is in this process's memory, which the "
+                f"{type(executor).__name__}'s worker processes cannot write to: use "
+                "executor=InProcessExecutor(), or a local or s3:// storage path"
+            )
         controller = TuneController(
             settings,
             executor=executor,
