@@ -17,7 +17,6 @@ from tuner._clock import Clock
 from tuner._config import CheckpointConfig, FailureConfig
 from tuner._executor import Executor
 from tuner._progress import BestTracker, StatusReporter
-from tuner._retention import CheckpointJanitor, choose_evictions
 from tuner._protocol import (
     CheckpointRef,
     Control,
@@ -27,6 +26,7 @@ from tuner._protocol import (
     ResultEvent,
     TrialSpec,
 )
+from tuner._retention import CheckpointJanitor, choose_evictions
 from tuner._stoppers import Stopper
 from tuner._trainable import TrainableKind
 from tuner._trial import (
