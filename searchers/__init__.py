@@ -27,6 +27,7 @@ from searchers._space import (
     sample_from,
     uniform,
 )
+from searchers._space_json import NotSerializableError, space_from_json, space_to_json
 from searchers._tpe import TPESearch
 from searchers._variant_generator import BasicVariantGenerator
 
@@ -43,6 +44,7 @@ __all__ = [
     "GridSearch",
     "Integer",
     "Normal",
+    "NotSerializableError",
     "OptunaSearch",
     "Repeater",
     "SearchSignal",
@@ -60,5 +62,7 @@ __all__ = [
     "randint",
     "randn",
     "sample_from",
+    "space_from_json",
+    "space_to_json",
     "uniform",
 ]

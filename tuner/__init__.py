@@ -49,6 +49,7 @@ from tuner._stoppers import (
 )
 from tuner._trainable import Trainable, with_resources
 from tuner._tuner import Tuner
+from tuner._version import __version__ as __version__
 from tuner.exceptions import (
     CheckpointError,
     ConfigError,
@@ -58,8 +59,6 @@ from tuner.exceptions import (
     TuneError,
     WorkerDiedError,
 )
-
-__version__ = "0.1.0"
 
 __all__ = [
     "BasicVariantGenerator",

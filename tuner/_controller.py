@@ -91,6 +91,8 @@ class TuneController:
         experiment_id: str,
         trials: TrialTable | None = None,
         elapsed_before: float = 0.0,
+        searcher_finished: bool = False,
+        restored: bool = False,
     ) -> None:
         self.settings = settings
         self.executor = executor
@@ -103,7 +105,10 @@ class TuneController:
         self.trials = trials if trials is not None else TrialTable()
         self.best = BestTracker(settings.metric, settings.mode)
         self._experiment_id = experiment_id
-        self._searcher_finished = False
+        self._searcher_finished = searcher_finished
+        self.restored = restored
+        self._running = False
+        """True when resuming a saved experiment: leftovers of unsaved trials are cleared."""
         self._stop_reason: str | None = None
         self._pending_exploits: dict[str, Exploit] = {}
         self._started_at = clock.monotonic() - elapsed_before
@@ -121,6 +126,7 @@ class TuneController:
         for callback in self.callbacks:
             callback.setup(self.settings.local_path)
         self.executor.check_resources(self.settings.resources)
+        self._running = True
         try:
             while self._stop_reason is None:
                 self._fill_slots()
@@ -134,9 +140,30 @@ class TuneController:
                         break
                 self._run_periodic()
                 self._check_experiment_stop()
-        finally:
-            self._wind_down(pause=self._stop_reason == "interrupted")
+        except KeyboardInterrupt:
+            # A second Ctrl-C: leave at once; the state saved last stays valid.
+            self.executor.shutdown()
+            self.janitor.close()
+            raise
+        except BaseException:
+            # An error in the loop itself: pause what runs, so that a restore resumes it.
+            self._wind_down(pause=True)
+            raise
+        self._wind_down(pause=self._stop_reason == "interrupted")
+        self._running = False
         self.reporter.final(self.elapsed(), self.counts(), self.best, self.settings.path)
+
+    @property
+    def is_running(self) -> bool:
+        return self._running
+
+    @property
+    def experiment_id(self) -> str:
+        return self._experiment_id
+
+    @property
+    def searcher_finished(self) -> bool:
+        return self._searcher_finished
 
     def interrupt(self) -> None:
         """End the experiment soon, pausing running trials so that a restore resumes them."""
@@ -252,8 +279,24 @@ class TuneController:
     def add_trial(self, trial: Trial) -> None:
         if not trial.history:
             trial.history.append(StatusChange(trial.status, self.clock.time()))
+        if self.restored:
+            self._clear_leftovers(trial)
         self.trials.add(trial)
         self.scheduler.on_trial_add(trial.view())
+
+    def _clear_leftovers(self, trial: Trial) -> None:
+        """Remove what a trial of the same name left before the crash that lost its record."""
+        from tuner._storage import remove_directory
+
+        fs = self.settings.filesystem
+        if fs.exists(trial.path):
+            logger.info("removing %s, left by a trial the last saved state did not hold", trial.path)
+            remove_directory(fs, trial.path)
+        local = self.local_dir(trial)
+        if local != trial.path and os.path.isdir(local):
+            import shutil
+
+            shutil.rmtree(local, ignore_errors=True)
 
     def local_dir(self, trial: Trial) -> str:
         return os.path.join(self.settings.local_path, trial.name)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import datetime
 import logging
+import os
 import secrets
 import signal
 import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from schedulers import FIFOScheduler, TrialScheduler
@@ -21,6 +23,12 @@ from tuner._clock import Clock, SystemClock
 from tuner._config import RunConfig, TuneConfig
 from tuner._controller import ExperimentSettings, TuneController
 from tuner._executor import Executor
+from tuner._experiment_state import (
+    ExperimentSaver,
+    checkpoint_period_setting,
+    has_state,
+    load_state,
+)
 from tuner._progress import StatusReporter
 from tuner._result import Result
 from tuner._result_grid import ResultGrid
@@ -37,6 +45,16 @@ from tuner._trial import Trial
 from tuner.exceptions import ConfigError, TrialError
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Restored:
+    state: dict[str, Any]
+    resume_unfinished: bool
+    resume_errored: bool
+    restart_errored: bool
+    fs: Any
+    path: str
 
 
 class _Flusher:
@@ -108,7 +126,76 @@ class Tuner:
         self._run_config = run_config or RunConfig()
         self._executor = executor
         self._clock = clock or SystemClock()
+        self._restored: _Restored | None = None
         self._check_checkpoint_settings()
+
+    # ------------------------------------------------------------------ restore
+    @classmethod
+    def can_restore(
+        cls, path: str | os.PathLike[str], *, storage_filesystem: Any = None
+    ) -> bool:
+        """Whether `path` (`<storage_path>/<name>`) holds an experiment that can be restored."""
+        fs, exp_path = resolve_storage(path, storage_filesystem)
+        return has_state(fs, exp_path)
+
+    @classmethod
+    def restore(
+        cls,
+        path: str | os.PathLike[str],
+        trainable: Any,
+        *,
+        resume_unfinished: bool = True,
+        resume_errored: bool = False,
+        restart_errored: bool = False,
+        param_space: Mapping[str, Any] | None = None,
+        tune_config: TuneConfig | None = None,
+        run_config: RunConfig | None = None,
+        executor: Executor | None = None,
+        storage_filesystem: Any = None,
+        clock: Clock | None = None,
+    ) -> Tuner:
+        """A Tuner that continues the experiment saved at `path` when `fit()` is called.
+
+        Terminated trials are not rerun; unfinished ones resume from their latest checkpoint (or
+        start over without one); errored ones are skipped, resumed (`resume_errored`) or started
+        over (`restart_errored`). The searcher, scheduler and stoppers continue from their saved
+        state, so no config is sampled twice and the number of trials stays `num_samples`.
+
+        Settings (metric, mode, num_samples, ...) come from the saved state. Searchers and
+        schedulers other than the defaults are rebuilt from code, not from pickles: pass the
+        same ones again in `tune_config`, and their saved state is loaded into them. Likewise a
+        `stop` that is not a dict needs `run_config` with the same stop.
+
+        Raises:
+            RestoreError: No experiment at `path`, a newer state format, a different trainable,
+                or a searcher/scheduler/stop that must be passed again.
+        """
+        from tuner._restore import rebuild
+
+        fs, exp_path = resolve_storage(path, storage_filesystem)
+        state = load_state(fs, exp_path)
+        built = rebuild(
+            state,
+            fs=fs,
+            exp_path=exp_path,
+            trainable=trainable,
+            param_space=param_space,
+            tune_config=tune_config,
+            run_config=run_config,
+            storage_filesystem=storage_filesystem,
+        )
+        tuner = cls(
+            trainable,
+            param_space=built.param_space,
+            tune_config=built.tune_config,
+            run_config=built.run_config,
+            executor=executor,
+            clock=clock,
+        )
+        tuner._restored = _Restored(
+            state, resume_unfinished, resume_errored, restart_errored, fs, exp_path
+        )
+        return tuner
 
     def _check_checkpoint_settings(self) -> None:
         ckpt = self._run_config.checkpoint_config
@@ -169,9 +256,21 @@ class Tuner:
         raise `ConfigError` before any trial starts where that can be known.
         """
         rc, tc = self._run_config, self._tune_config
-        fs, root = resolve_storage(rc.storage_path, rc.storage_filesystem)
-        name = rc.name or self._default_name()
-        path = join(root, name)
+        restored = self._restored
+        if restored is not None:
+            fs, path = restored.fs, restored.path
+            name = path.rstrip("/").rsplit("/", 1)[-1]
+        else:
+            fs, root = resolve_storage(rc.storage_path, rc.storage_filesystem)
+            name = rc.name or self._default_name()
+            path = join(root, name)
+            if has_state(fs, path):
+                logger.warning(
+                    "%s already holds an experiment; a new one is started over it (its trials "
+                    "keep their directories). To continue it instead, use Tuner.restore(%r, ...)",
+                    path,
+                    path,
+                )
         fs.makedirs(path, exist_ok=True)
         local = is_local(fs)
         local_path = path if local else tempfile.mkdtemp(prefix=f"tuner-{name}-")
@@ -214,30 +313,93 @@ class Tuner:
                 f"{type(executor).__name__}'s worker processes cannot write to: use "
                 "executor=InProcessExecutor(), or a local or s3:// storage path"
             )
+        scheduler = self._scheduler(searcher)
+        stopper = make_stopper(rc.stop)
+        resumed: dict[str, Any] = {}
+        if restored is not None:
+            from tuner._restore import resume_components
+
+            resumed = resume_components(
+                restored.state,
+                searcher=searcher,
+                scheduler=scheduler,
+                stopper=stopper,
+                fs=fs,
+                exp_path=path,
+                resume_unfinished=restored.resume_unfinished,
+                resume_errored=restored.resume_errored,
+                restart_errored=restored.restart_errored,
+            )
         controller = TuneController(
             settings,
             executor=executor,
             searcher=searcher,
-            scheduler=self._scheduler(searcher),
-            stopper=make_stopper(rc.stop),
+            scheduler=scheduler,
+            stopper=stopper,
             callbacks=callbacks,
             clock=self._clock,
             reporter=StatusReporter(rc.verbose),
-            experiment_id=secrets.token_hex(3)[:5],
+            experiment_id=resumed.get("experiment_id", secrets.token_hex(3)[:5]),
+            trials=resumed.get("trials"),
+            elapsed_before=resumed.get("elapsed_s", 0.0),
+            searcher_finished=resumed.get("searcher_finished", False),
+            restored=restored is not None,
         )
+        saver = ExperimentSaver(
+            fs,
+            path,
+            header=lambda: self._state_header(controller, searcher, scheduler, stopper),
+            trials=lambda: controller.trials,
+            period_s=checkpoint_period_setting(rc.experiment_checkpoint_period_s),
+            sequence=int(restored.state.get("sequence", 0)) if restored is not None else 0,
+            before_save=lambda: _flush_outputs(callbacks, syncer),
+        )
+        self.last_saver = saver
         controller.periodic.append(_Flusher(callbacks, syncer))
+        controller.periodic.append(saver)
         executor.setup(self._trainable, self._kind, self._clock, reuse=tc.reuse_actors)
         try:
             with _interrupts_pause(controller):
                 controller.run()
-        finally:
-            for callback in callbacks:
-                callback.flush()
-            if syncer is not None:
-                syncer.sync_all()
-                syncer.wait()
-                syncer.close()
+        except KeyboardInterrupt:
+            raise  # the second Ctrl-C: the state saved last stays as it is
+        except BaseException:
+            self._finish(callbacks, syncer, saver)
+            raise
+        self._finish(callbacks, syncer, saver)
+        if controller.stop_reason == "interrupted":
+            sys.stderr.write(
+                f"[tuner] experiment saved; resume it with Tuner.restore({path!r}, "
+                "trainable=...).fit()\n"
+            )
         return self._grid(controller)
+
+    @staticmethod
+    def _finish(callbacks: list[Callback], syncer: Any, saver: ExperimentSaver) -> None:
+        saver.save()
+        if syncer is not None:
+            syncer.close()
+
+    def _state_header(
+        self,
+        controller: TuneController,
+        searcher: Searcher,
+        scheduler: TrialScheduler,
+        stopper: Any,
+    ) -> dict[str, Any]:
+        from tuner._restore import state_header
+
+        return state_header(
+            controller,
+            trainable_name=trainable_name(self._trainable),
+            kind=self._kind,
+            param_space=self._param_space,
+            tune_config=self._tune_config,
+            run_config=self._run_config,
+            searcher=searcher,
+            scheduler=scheduler,
+            stopper=stopper,
+        )
 
     def _grid(self, controller: TuneController) -> ResultGrid:
         settings = controller.settings
@@ -245,6 +407,15 @@ class Tuner:
         return ResultGrid(
             results, experiment_path=settings.path, metric=settings.metric, mode=settings.mode
         )
+
+
+def _flush_outputs(callbacks: list[Callback], syncer: Any) -> None:
+    """Write buffered trial output files and, for remote storage, upload them now."""
+    for callback in callbacks:
+        callback.flush()
+    if syncer is not None:
+        syncer.sync_all()
+        syncer.wait()
 
 
 def _result(trial: Trial, fs: Any, settings: ExperimentSettings) -> Result:

@@ -1,0 +1,32 @@
+"""Every example runs as a user would run it: `python examples/<name>.py`, in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_example(name: str, tmp_path: Path, timeout: float = 120.0) -> str:
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / name)],
+        capture_output=True, text=True, timeout=timeout, env=env, cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_quickstart(tmp_path: Path) -> None:
+    out = run_example("quickstart.py", tmp_path)
+    assert "50 TERMINATED" in out
+    assert "best config: {'lr':" in out
+
+
+def test_torch_checkpoint_resumes_the_killed_trial(tmp_path: Path) -> None:
+    out = run_example("torch_checkpoint.py", tmp_path)
+    assert out.count("status=TERMINATED final epoch=5") == 3
+    assert "the killed trial (lr=0.1) resumed at epoch 3 instead of starting over" in out

@@ -1,0 +1,164 @@
+"""`WorkerGroup`: the rank processes of one trial, started, watched and ended together."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+
+from tuner.exceptions import WorkerDiedError
+from tuner.torch._messages import RankDone, RankFailed, RankMessage, RankSetup, ReportAck
+
+
+def describe_exit(code: int | None) -> str:
+    """How a process ended, in words.
+
+    Example:
+        >>> describe_exit(-9), describe_exit(3)
+        ('was killed by signal SIGKILL', 'exited with code 3')
+    """
+    if code is None:
+        return "closed its connection"
+    if code < 0:
+        try:
+            return f"was killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+@dataclass
+class _Rank:
+    rank: int
+    process: subprocess.Popen[bytes]
+    conn: Connection
+    ended: bool = False  # sent its RankDone or RankFailed
+
+
+class WorkerGroup:
+    """Rank processes that talk to this process (the coordinator) over socket pairs.
+
+    Use as a context manager: leaving the block kills whatever rank is still running, so no
+    rank outlives its trial whichever way the trial ends. `close` is the polite end: it waits
+    for ranks that already said they are done to exit, then kills the rest.
+    """
+
+    def __init__(self, ranks: list[_Rank]) -> None:
+        self._ranks = ranks
+
+    @classmethod
+    def start(
+        cls, setups: Sequence[RankSetup], *, env: Mapping[str, str] | None = None
+    ) -> WorkerGroup:
+        """Start one process per setup and send it its setup."""
+        group = cls([])
+        try:
+            for setup in setups:
+                group._ranks.append(_spawn(setup, env or {}))
+        except BaseException:
+            group.kill()
+            raise
+        return group
+
+    def __enter__(self) -> WorkerGroup:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()
+
+    @property
+    def pids(self) -> list[int]:
+        return [r.process.pid for r in self._ranks]
+
+    def recv(self, timeout: float | None) -> list[RankMessage]:
+        """The messages that arrive within `timeout`; raises `WorkerDiedError` if a rank died."""
+        live = [r for r in self._ranks if not r.ended]
+        if not live:
+            return []
+        ready = wait([r.conn for r in live], timeout)
+        messages: list[RankMessage] = []
+        for rank in [r for r in live if r.conn in ready]:
+            try:
+                while rank.conn.poll():
+                    message: RankMessage = rank.conn.recv()
+                    messages.append(message)
+                    if isinstance(message, RankDone | RankFailed):
+                        rank.ended = True
+                        break
+            except (EOFError, OSError):
+                rank.ended = True
+                raise self._died(rank) from None
+        return messages
+
+    def _died(self, rank: _Rank) -> WorkerDiedError:
+        try:
+            code: int | None = rank.process.wait(timeout=5.0)
+        except subprocess.TimeoutExpired:
+            code = None
+        message = (
+            f"rank {rank.rank} of {len(self._ranks)} (pid {rank.process.pid}) "
+            f"{describe_exit(code)}; the other ranks were stopped"
+        )
+        return WorkerDiedError(message, traceback=message)
+
+    def send_all(self, ack: ReportAck) -> None:
+        """Send `ack` to every rank still running (one that died is noticed by `recv`)."""
+        for rank in self._ranks:
+            if not rank.ended:
+                with contextlib.suppress(OSError):
+                    rank.conn.send(ack)
+
+    def close(self, timeout: float) -> None:
+        """Wait up to `timeout` seconds for every rank to exit, then kill those that did not."""
+        deadline = time.monotonic() + timeout
+        for rank in self._ranks:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                rank.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        self.kill()
+
+    def kill(self) -> None:
+        """Kill every rank that is still running and reap all of them."""
+        for rank in self._ranks:
+            if rank.process.poll() is None:
+                rank.process.kill()
+        for rank in self._ranks:
+            rank.process.wait()
+            rank.conn.close()
+
+
+def _spawn(setup: RankSetup, extra_env: Mapping[str, str]) -> _Rank:
+    context = setup.context
+    parent_sock, child_sock = socket.socketpair()
+    env = dict(os.environ)
+    # The coordinator's import path (the driver's), so that train loops pickled by reference
+    # import in the rank as they do in the driver.
+    env["PYTHONPATH"] = os.pathsep.join(p or os.getcwd() for p in sys.path)
+    env.update(extra_env)
+    env.update(
+        RANK=str(context.world_rank),
+        LOCAL_RANK=str(context.local_rank),
+        WORLD_SIZE=str(context.world_size),
+        LOCAL_WORLD_SIZE=str(context.world_size),
+    )
+    child_fd = child_sock.fileno()
+    command = "from tuner.torch._rank import main; main()"
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-c", command, str(child_fd), str(os.getpid())],
+            pass_fds=[child_fd],
+            env=env,
+        )
+    finally:
+        child_sock.close()
+    conn = Connection(parent_sock.detach())
+    rank = _Rank(context.world_rank, process, conn)
+    with contextlib.suppress(OSError):  # it died at once: `recv` reports it
+        conn.send(setup)
+    return rank
