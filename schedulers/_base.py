@@ -91,6 +91,11 @@ class TrialScheduler(abc.ABC):
         """After a PAUSE decision: the checkpoint and config the trial should resume with, if any."""
         return None
 
+    def take_perturbation_records(self) -> list[dict[str, Any]]:
+        """JSON records of config changes made since the last call (PBT); the loop appends them
+        to `<experiment>/pbt_policy.jsonl`, from which `PopulationBasedTrainingReplay` replays."""
+        return []
+
     def take_trials_to_stop(self) -> Sequence[str]:
         """Ids of PAUSED or PENDING trials the scheduler has given up on (synchronous HyperBand).
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -43,6 +44,9 @@ from tuner._trial import (
 from tuner.exceptions import ConfigError, TrialError
 
 logger = logging.getLogger(__name__)
+
+POLICY_FILE = "pbt_policy.jsonl"
+"""Where PBT's perturbations are logged, one JSON record per line, in the experiment directory."""
 
 _IDLE_WAIT_S = 1.0  # longest wait for events when nothing else is due (a bound, not a poll rate)
 
@@ -423,7 +427,15 @@ class TuneController:
         else:
             decision = self.scheduler.on_trial_result(trial.view(), result)
             self._act(trial, decision)
+            self._log_perturbations()
         self._stop_given_up()
+
+    def _log_perturbations(self) -> None:
+        records = self.scheduler.take_perturbation_records()
+        if records:
+            path = os.path.join(self.settings.local_path, POLICY_FILE)
+            with open(path, "a", encoding="utf-8") as f:
+                f.writelines(json.dumps(record) + "\n" for record in records)
 
     def _stop_given_up(self) -> None:
         """Stop the trials the scheduler gave up on (asked after every scheduler call)."""

@@ -6,9 +6,12 @@ they carry the `slow` marker; together they take well under a minute on two core
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,6 +34,7 @@ from tuner import (
     report,
 )
 from tuner._scaling import ScalingConfig
+from tuner._storage import COMPLETE_MARKER
 from tuner.exceptions import TrialError
 from tuner.torch import TorchConfig, TorchTrainer, prepare_data_loader, prepare_model
 
@@ -228,3 +232,47 @@ def test_a_rank_that_raises_fails_fit_with_its_traceback(tmp_path: Path) -> None
         trainer.fit()
     assert "in raising_loop" in info.value.traceback
     assert 'raise ValueError(f"bad batch' in info.value.traceback
+
+
+DRIVER = str(Path(__file__).with_name("trainer_driver.py"))
+
+
+def driver(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, DRIVER, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TUNE_GLOBAL_CHECKPOINT_S": "0.05"},
+        start_new_session=True,
+    )
+
+
+def test_restore_after_the_driver_is_killed_resumes_from_the_checkpoint(tmp_path: Path) -> None:
+    storage, pids = str(tmp_path / "storage"), tmp_path / "pids"
+    pids.mkdir()
+    run = driver("run", storage, "exp", str(pids))
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not list(
+            (tmp_path / "storage" / "exp").glob(f"*/checkpoint_000001/{COMPLETE_MARKER}")
+        ):
+            time.sleep(0.05)
+        time.sleep(0.2)  # an experiment state save that records the checkpoint
+        os.kill(run.pid, signal.SIGKILL)  # the driver only: its workers and ranks must follow
+        _, err = run.communicate(timeout=30)
+        first = [int(p.name) for p in pids.iterdir()]
+        assert len(first) == 2, err
+        assert_gone(first)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(run.pid, signal.SIGKILL)
+    restore = driver("restore", storage, "exp", str(pids))
+    out, err = restore.communicate(timeout=120)
+    assert restore.returncode == 0, err
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["restorable"] and summary["status"] == "TERMINATED"
+    assert summary["epochs"][-1] == 5 and summary["iteration"] == len(summary["epochs"])
+    resumed_at = summary["starts"][-1]
+    assert resumed_at >= 2  # resumed from a checkpoint (epoch 1 or later), not from zero
+    assert summary["epochs"] == list(range(resumed_at)) + list(range(resumed_at, 6))

@@ -180,16 +180,13 @@ def _coordinate(group: WorkerGroup, world_size: int, torch_config: TorchConfig) 
             reports = barrier.add_report(message, now=time.monotonic())
             if reports is None:
                 continue
-            print(f"T round {time.time():.2f}", file=__import__("sys").stderr)
             control = _report_round(reports)
             group.send_all(ReportAck(control))
             if control is not Control.CONTINUE:
                 group.close(_EXIT_GRACE_S)
                 raise StopTrial(control)
         barrier.check_deadline(time.monotonic())
-    print(f"T all done {time.time():.2f}", file=__import__("sys").stderr)
     group.close(_EXIT_GRACE_S)
-    print(f"T closed {time.time():.2f}", file=__import__("sys").stderr)
 
 
 def run_worker_group(
@@ -199,7 +196,6 @@ def run_worker_group(
     torch_config: TorchConfig,
 ) -> None:
     """Run `train_fn` on `scaling.num_workers` ranks as the current trial, and end them all."""
-    import sys as _s; print(f"T coord start {time.time():.2f}", file=_s.stderr)
     session = current_session("TorchTrainer")
     check_gpus(scaling)
     try:
@@ -210,31 +206,30 @@ def run_worker_group(
             f"{exc}. Everything it refers to must be picklable: create such objects inside it"
         ) from exc
     world_size = scaling.num_workers
-    store = start_store(torch_config.timeout_s)
-    print(f"T store {time.time():.2f}", file=_s.stderr)
-    checkpoint = session.restore_checkpoint()
-    setups = [
-        RankSetup(
-            train_fn=blob,
-            config=dict(config),
-            spec=session.spec,
-            context=_rank_context(session.context, rank, world_size),
-            checkpoint=checkpoint,
-            backend=torch_config.backend_for(scaling.use_gpu),
-            store_port=store.port,
-            timeout_s=torch_config.timeout_s,
-            use_gpu=scaling.use_gpu,
-        )
-        for rank in range(world_size)
-    ]
     # One thread pool per rank the size of its CPUs, not of the machine, unless the user chose.
     threads = str(max(1, int(scaling.worker_resources()["cpu"])))
     env = {} if "OMP_NUM_THREADS" in os.environ else {"OMP_NUM_THREADS": threads}
-    try:
-        with WorkerGroup.start(setups, env=env) as group:
+    with WorkerGroup.start(world_size, env=env) as group:
+        store = start_store(torch_config.timeout_s)
+        try:
+            checkpoint = session.restore_checkpoint()
+            group.send_setups([
+                RankSetup(
+                    train_fn=blob,
+                    config=dict(config),
+                    spec=session.spec,
+                    context=_rank_context(session.context, rank, world_size),
+                    checkpoint=checkpoint,
+                    backend=torch_config.backend_for(scaling.use_gpu),
+                    store_port=store.port,
+                    timeout_s=torch_config.timeout_s,
+                    use_gpu=scaling.use_gpu,
+                )
+                for rank in range(world_size)
+            ])
             _coordinate(group, world_size, torch_config)
-    finally:
-        del store
+        finally:
+            del store  # shuts the rendezvous server down
 
 
 def _rank_context(context: TrialContext, rank: int, world_size: int) -> TrialContext:

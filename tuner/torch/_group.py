@@ -54,18 +54,26 @@ class WorkerGroup:
         self._ranks = ranks
 
     @classmethod
-    def start(
-        cls, setups: Sequence[RankSetup], *, env: Mapping[str, str] | None = None
-    ) -> WorkerGroup:
-        """Start one process per setup and send it its setup."""
+    def start(cls, world_size: int, *, env: Mapping[str, str] | None = None) -> WorkerGroup:
+        """Start `world_size` rank processes; each waits for its `RankSetup` (see `send_setups`).
+
+        The ranks start before their setup is known so that their interpreter start and
+        `import torch` overlap with the coordinator's own preparations.
+        """
         group = cls([])
         try:
-            for setup in setups:
-                group._ranks.append(_spawn(setup, env or {}))
+            for rank in range(world_size):
+                group._ranks.append(_spawn(rank, world_size, env or {}))
         except BaseException:
             group.kill()
             raise
         return group
+
+    def send_setups(self, setups: Sequence[RankSetup]) -> None:
+        """Send every rank its setup (rank i gets `setups[i]`)."""
+        for rank, setup in zip(self._ranks, setups, strict=True):
+            with contextlib.suppress(OSError):  # it died already: `recv` reports it
+                rank.conn.send(setup)
 
     def __enter__(self) -> WorkerGroup:
         return self
@@ -133,20 +141,16 @@ class WorkerGroup:
             rank.conn.close()
 
 
-def _spawn(setup: RankSetup, extra_env: Mapping[str, str]) -> _Rank:
-    context = setup.context
+def _spawn(rank: int, world_size: int, extra_env: Mapping[str, str]) -> _Rank:
     parent_sock, child_sock = socket.socketpair()
     env = dict(os.environ)
     # The coordinator's import path (the driver's), so that train loops pickled by reference
     # import in the rank as they do in the driver.
     env["PYTHONPATH"] = os.pathsep.join(p or os.getcwd() for p in sys.path)
     env.update(extra_env)
-    env.update(
-        RANK=str(context.world_rank),
-        LOCAL_RANK=str(context.local_rank),
-        WORLD_SIZE=str(context.world_size),
-        LOCAL_WORLD_SIZE=str(context.world_size),
-    )
+    # One machine: the local rank is the world rank.
+    env.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world_size),
+               LOCAL_WORLD_SIZE=str(world_size))
     child_fd = child_sock.fileno()
     command = "from tuner.torch._rank import main; main()"
     try:
@@ -157,8 +161,4 @@ def _spawn(setup: RankSetup, extra_env: Mapping[str, str]) -> _Rank:
         )
     finally:
         child_sock.close()
-    conn = Connection(parent_sock.detach())
-    rank = _Rank(context.world_rank, process, conn)
-    with contextlib.suppress(OSError):  # it died at once: `recv` reports it
-        conn.send(setup)
-    return rank
+    return _Rank(rank, process, Connection(parent_sock.detach()))
