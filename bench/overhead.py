@@ -62,9 +62,10 @@ def make_executor(kind: str) -> Any:
         return InProcessExecutor()
     from dask.distributed import Client, LocalCluster
 
-    from tuner import DaskExecutor  # type: ignore[attr-defined]
+    from tuner import DaskExecutor
 
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None)
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                           dashboard_address=":0")
     return DaskExecutor(Client(cluster))
 
 

@@ -102,9 +102,11 @@ class HyperBandScheduler(TrialScheduler):
     Trials fill brackets in order of creation (see `bracket_plan`; for ``max_t=9``,
     ``reduction_factor=3``: 3 trials run straight to 9, then 5 trials with milestones 3, 9, then 9
     trials with milestones 1, 3, 9, then a new band). A trial that reaches its bracket's milestone
-    PAUSEs. Once every live trial of the bracket has reached it (trials that ended no longer
-    count, so a bracket with fewer trials than planned still proceeds), the best
-    ``ceil(n / reduction_factor)`` of the planned ``n`` go on to the next milestone: the one that
+    PAUSEs. Once the bracket holds its planned number of trials and every live one has reached
+    the milestone (trials that ended no longer count), the best ``ceil(n / reduction_factor)`` of
+    the planned ``n`` go on to the next milestone. A bracket that cannot fill (the experiment has
+    fewer trials, or the searcher suggests no more for now) is halved when the event loop asks
+    `choose_trial_to_run` with no PENDING trial to offer, since it then created none: the one that
     reported last gets CONTINUE, paused ones are preferred by `choose_trial_to_run`; the rest are
     stopped (STOP for the reporting trial, `take_trials_to_stop()` for paused ones). Trials stop at
     `max_t`. Milestones are cumulative in `time_attr` (1, 3, 9 as in the paper; Ray's code stops
@@ -193,13 +195,23 @@ class HyperBandScheduler(TrialScheduler):
         decision = self._halve(bracket, current=trial_id)
         return Decision.PAUSE if decision is None else decision
 
-    def _halve(self, bracket: _Bracket, current: str | None) -> Decision | None:
+    def _halve(
+        self, bracket: _Bracket, current: str | None, *, unfilled: bool = False
+    ) -> Decision | None:
         """Halve the bracket while all its live trials reached the milestone.
+
+        A bracket still taking trials waits for them (the event loop creates trials only as
+        workers free up, so the rest of the bracket may not exist yet), unless `unfilled` says
+        that no more will come.
 
         Returns the decision for `current` when the halving decided it, else None.
         """
         decision: Decision | None = None
-        while not bracket.is_last_level and bracket.all_reached():
+        while (
+            not bracket.is_last_level
+            and (bracket.closed or unfilled)
+            and bracket.all_reached()
+        ):
             keep = math.ceil(bracket.n_level / self.reduction_factor)
             bracket.n_level = keep
             bracket.level += 1
@@ -258,11 +270,18 @@ class HyperBandScheduler(TrialScheduler):
 
         Trials waiting at a milestone and trials given up on are never chosen. Trials shown as
         finished are dropped from their brackets first, so a missed notification cannot leave a
-        bracket waiting forever.
+        bracket waiting forever; with no PENDING trial shown, brackets that did not fill are
+        halved first.
         """
         for view in trials:
             if view.status.is_finished:
                 self._drop(view.trial_id)
+        if not any(view.status is TrialStatus.PENDING for view in trials):
+            # The loop offers a new trial whenever it can create one: none will join the open
+            # bracket now, so its waiting trials must not wait for the trials it planned.
+            for band in self._bands:
+                for bracket in band:
+                    self._halve(bracket, current=None, unfilled=True)
 
         def rank(view: TrialView) -> tuple[int, int, int, int] | None:
             where = self._trial_bracket.get(view.trial_id)

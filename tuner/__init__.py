@@ -32,6 +32,7 @@ from tuner._callback import Callback, TrialInfo
 from tuner._checkpoint import Checkpoint
 from tuner._clock import FakeClock, SystemClock
 from tuner._config import CheckpointConfig, FailureConfig, RunConfig, TuneConfig
+from tuner._dask_executor import DaskExecutor
 from tuner._executor import Executor
 from tuner._inprocess_executor import InProcessExecutor
 from tuner._process_executor import LocalExecutor
@@ -68,6 +69,7 @@ __all__ = [
     "CheckpointError",
     "CombinedStopper",
     "ConfigError",
+    "DaskExecutor",
     "Executor",
     "ExperimentPlateauStopper",
     "FIFOScheduler",

@@ -118,6 +118,7 @@ class TuneController:
         self._started_at = clock.monotonic() - elapsed_before
         self._checked_metric = False
         self.janitor = CheckpointJanitor(settings.filesystem)
+        self._infos: dict[str, TrialInfo] = {}
         self.periodic: list[Any] = []
         """Objects with `due_in(now) -> seconds` and `run(now)`, e.g. the experiment saver."""
 
@@ -306,9 +307,17 @@ class TuneController:
         return os.path.join(self.settings.local_path, trial.name)
 
     def info(self, trial: Trial) -> TrialInfo:
-        return TrialInfo(
+        cached = self._infos.get(trial.trial_id)
+        if cached is not None and cached.config is trial.config and cached.status == trial.status.value:
+            return cached
+        info = TrialInfo(
             trial.trial_id, trial.name, trial.config, self.local_dir(trial), trial.status.value
         )
+        if not trial.status.is_finished:
+            self._infos[trial.trial_id] = info
+        else:
+            self._infos.pop(trial.trial_id, None)
+        return info
 
     def _start(self, trial: Trial) -> None:
         if trial.status is PAUSED:
@@ -406,10 +415,7 @@ class TuneController:
 
     def _on_result(self, trial: Trial, event: ResultEvent) -> None:
         if trial.status is not RUNNING:
-            # Sent before the trial learned it was stopped or paused: the result is dropped,
-            # but a checkpoint it persisted is kept track of (it is the trial's latest state).
-            if event.checkpoint is not None:
-                self._record_checkpoint(trial, event.checkpoint, event.metrics)
+            self._on_late_result(trial, event)
             return
         result = event.metrics
         self._check_metric(result)
@@ -442,6 +448,22 @@ class TuneController:
         for trial_id in self.scheduler.take_trials_to_stop():
             if trial_id in self.trials and not self.trials[trial_id].status.is_finished:
                 self._stop_trial(self.trials[trial_id], completed=False)
+
+    def _on_late_result(self, trial: Trial, event: ResultEvent) -> None:
+        """A result sent before the trial learned it was paused or stopped.
+
+        A paused trial resumes from its latest checkpoint, which may be this result's: the
+        result is recorded (without asking the scheduler again) so history and state agree.
+        A stopped trial's late results are dropped, but a checkpoint it persisted is kept
+        track of, so that nothing on storage is orphaned.
+        """
+        if trial.status is PAUSED:
+            trial.last_result = event.metrics
+            info = self.info(trial)
+            for callback in self.callbacks:
+                callback.on_trial_result(info, event.metrics)
+        if event.checkpoint is not None:
+            self._record_checkpoint(trial, event.checkpoint, event.metrics)
 
     def _act(self, trial: Trial, decision: Decision) -> None:
         if decision is Decision.CONTINUE:
@@ -514,6 +536,8 @@ class TuneController:
             return False
         trial.restore_from = self.copy_checkpoint(donor.latest_checkpoint, trial)
         trial.config = dict(exploit.new_config)
+        # The trial's state is now the donor's at that checkpoint; so is its last result.
+        trial.last_result = {**trial.restore_from.metrics, "trial_id": trial.trial_id}
         return True
 
     def copy_checkpoint(self, record: CheckpointRecord, into: Trial) -> CheckpointRecord:

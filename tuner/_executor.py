@@ -64,6 +64,9 @@ class Executor(abc.ABC):
         """Whether trials may run on other machines (then storage must be shared)."""
         return False
 
+    def check_storage(self, fs: Any, path: str) -> None:  # noqa: B027 - an optional hook
+        """Raise ConfigError if trials could not write to the experiment's storage `path`."""
+
     @property
     def shares_driver_memory(self) -> bool:
         """Whether trials run inside the driver process (so `memory://` storage works)."""

@@ -26,6 +26,7 @@ import json
 import logging
 import math
 import os
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -41,7 +42,6 @@ PROGRESS_FILE = "progress.csv"
 # Result fields that are not metrics worth a TensorBoard curve (as in Ray Tune).
 _TB_EXCLUDED = frozenset({"config", "pid", "timestamp", "training_iteration"})
 _TB_TAG_PREFIX = "tune/"
-_TB_FLUSH_S = 5
 
 
 def _plain(value: Any) -> Any:
@@ -85,9 +85,18 @@ def flatten(result: Mapping[str, Any], sep: str = "/") -> dict[str, Any]:
         >>> flatten({"a": {"b": 1}, "c": 2})
         {'a/b': 1, 'c': 2}
     """
+    for value in result.values():
+        kind = type(value)
+        if kind is dict or (kind not in _SCALAR_TYPES and isinstance(value, Mapping)):
+            break
+    else:
+        return dict(result)  # the common case: nothing nested
     flat: dict[str, Any] = {}
     _flatten_into(flat, result, "", sep)
     return flat
+
+
+_SCALAR_TYPES = frozenset({float, int, str, bool, type(None)})
 
 
 def _flatten_into(flat: dict[str, Any], mapping: Mapping[str, Any], prefix: str, sep: str) -> None:
@@ -324,27 +333,9 @@ class TBXLoggerCallback(Callback):
     def on_trial_result(self, trial: TrialInfo, result: Mapping[str, Any]) -> None:
         state = self._trials.get(trial.trial_id) or self._open(trial)
         state.results += 1
-        step = _plain(result.get("training_iteration"))
-        if not isinstance(step, int) or isinstance(step, bool):
-            step = state.results
-        walltime = _plain(result.get("timestamp"))
-        if not isinstance(walltime, (int, float)) or isinstance(walltime, bool):
-            walltime = None
-        scalars = []
-        for key, value in flatten(result).items():
-            kind = type(value)
-            if kind is not float and kind is not int:  # fast path for the common types
-                value = _plain(value)
-                if not isinstance(value, (int, float)):
-                    continue
-            if key not in _TB_EXCLUDED and not key.startswith("config/"):
-                scalars.append((_TB_TAG_PREFIX + key, float(value)))
-        state.pending.append((step, walltime, scalars))
-        state.last_scalars = scalars
+        state.pending.append((state.results, result))  # turned into an event in flush()
 
     def flush(self) -> None:
-        # Hands events to each writer's thread, which writes them out within `_TB_FLUSH_S`;
-        # forcing it here would fsync every trial's event file on every flush.
         for state in self._trials.values():
             state.write()
 
@@ -364,7 +355,9 @@ class TBXLoggerCallback(Callback):
     def _open(self, trial: TrialInfo) -> _TbxTrial:
         if trial.trial_id in self._trials:
             return self._trials[trial.trial_id]
-        from tensorboardX import SummaryWriter
+        # tensorboardX's own EventsWriter, without SummaryWriter's queue and thread: events are
+        # buffered here and written in flush(), which is far cheaper per result.
+        from tensorboardX.event_file_writer import EventsWriter
 
         os.makedirs(trial.local_path, exist_ok=True)
         # Event file names hold the second they were created: a trial resumed within the same
@@ -372,12 +365,7 @@ class TBXLoggerCallback(Callback):
         opened = len(
             glob.glob(os.path.join(glob.escape(trial.local_path), "events.out.tfevents.*"))
         )
-        writer = SummaryWriter(
-            logdir=trial.local_path,
-            max_queue=1000,
-            flush_secs=_TB_FLUSH_S,
-            filename_suffix=f".{opened}",
-        )
+        writer = EventsWriter(os.path.join(trial.local_path, "events"), f".{opened}")
         state = self._trials[trial.trial_id] = _TbxTrial(writer, trial.config)
         return state
 
@@ -391,25 +379,54 @@ class TBXLoggerCallback(Callback):
         state.writer.close()
 
 
+def _scalars(
+    count: int, result: Mapping[str, Any]
+) -> tuple[int, float | None, list[tuple[str, float]]]:
+    """A result's step, wall time and numeric values as TensorBoard scalars."""
+    step = _plain(result.get("training_iteration"))
+    if not isinstance(step, int) or isinstance(step, bool):
+        step = count
+    walltime = _plain(result.get("timestamp"))
+    if not isinstance(walltime, (int, float)) or isinstance(walltime, bool):
+        walltime = None
+    scalars = []
+    for key, value in flatten(result).items():
+        kind = type(value)
+        if kind is not float and kind is not int:  # fast path for the common types
+            value = _plain(value)
+            if not isinstance(value, (int, float)):
+                continue
+        if key not in _TB_EXCLUDED and not key.startswith("config/"):
+            scalars.append((_TB_TAG_PREFIX + key, float(value)))
+    return step, walltime, scalars
+
+
 @dataclass
 class _TbxTrial:
-    writer: Any  # tensorboardX.SummaryWriter, imported lazily
+    writer: Any  # tensorboardX.event_file_writer.EventsWriter, imported lazily
     config: Mapping[str, Any]
     results: int = 0
-    pending: list[tuple[int, float | None, list[tuple[str, float]]]] = field(default_factory=list)
+    pending: list[tuple[int, Mapping[str, Any]]] = field(default_factory=list)
     last_scalars: list[tuple[str, float]] = field(default_factory=list)
 
     def write(self) -> None:
         if not self.pending:
             return
+        from tensorboardX.proto.event_pb2 import Event
         from tensorboardX.proto.summary_pb2 import Summary
 
         # One event per result holding all its scalars, rather than one per scalar.
-        file_writer = self.writer.file_writer
-        for step, walltime, scalars in self.pending:
+        now = time.time()
+        for count, result in self.pending:
+            step, walltime, scalars = _scalars(count, result)
+            self.last_scalars = scalars
             summary = Summary(value=[Summary.Value(tag=t, simple_value=v) for t, v in scalars])
-            file_writer.add_summary(summary, step, walltime)
+            self.writer.write_event(
+                Event(wall_time=walltime if walltime is not None else now, step=step,
+                      summary=summary)
+            )
         self.pending.clear()
+        self.writer.flush()
 
     def write_hparams(self) -> None:
         from tensorboardX.summary import hparams
@@ -424,10 +441,11 @@ class _TbxTrial:
             hparam_dict[key] = value
         if not hparam_dict:
             return
+        from tensorboardX.proto.event_pb2 import Event
+
         metric_dict = {tag: value for tag, value in self.last_scalars if math.isfinite(value)}
-        file_writer = self.writer.file_writer
         for summary in hparams(hparam_dict, metric_dict):
-            file_writer.add_summary(summary)
+            self.writer.write_event(Event(wall_time=time.time(), summary=summary))
 
 
 def default_logger_callbacks() -> list[Callback]:

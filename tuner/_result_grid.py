@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tuner._result import Result, flatten, numeric
 from tuner.exceptions import ConfigError, TrialError
 
 if TYPE_CHECKING:
+    import fsspec
     import pandas as pd
 
 _SCOPES = ("last", "avg", "last-5-avg", "last-10-avg", "all")
@@ -22,6 +24,8 @@ class ResultGrid:
         >>> grid = Tuner(train_fn, param_space=space).fit()  # doctest: +SKIP
         >>> best = grid.get_best_result(metric="loss", mode="min")  # doctest: +SKIP
         >>> grid.get_dataframe().sort_values("loss").head()  # doctest: +SKIP
+        >>> grid = ResultGrid.from_path("s3://bucket/runs/my_exp")  # doctest: +SKIP
+        >>> grid.plot_learning_curves("loss", "curves.png")  # doctest: +SKIP
     """
 
     def __init__(
@@ -36,6 +40,60 @@ class ResultGrid:
         self.experiment_path = experiment_path
         self._metric = metric
         self._mode = mode
+
+    @classmethod
+    def from_path(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        storage_filesystem: fsspec.AbstractFileSystem | None = None,
+    ) -> ResultGrid:
+        """The results of the experiment saved at `path` (`<storage_path>/<name>`).
+
+        Reads the experiment state and the trial directories only: no trainable is needed, and
+        an unfinished or crashed experiment can be read too (as far as its last saved state).
+
+        Raises:
+            RestoreError: No experiment at `path`.
+        """
+        from tuner._analysis import open_experiment
+
+        experiment = open_experiment(path, storage_filesystem)
+        return cls(
+            experiment.results(),
+            experiment_path=experiment.path,
+            metric=experiment.metric,
+            mode=experiment.mode,
+        )
+
+    def plot_learning_curves(
+        self, metric: str | None = None, path: Any = None, **kwargs: Any
+    ) -> Any:
+        """Plot `metric` over `training_iteration` for every trial; see `tuner._plot`.
+
+        Writes a PNG (or whatever the suffix of `path` names) if `path` is given and returns the
+        matplotlib `Figure`. Needs matplotlib (`pip install 'tuner[plot]'`).
+        """
+        from tuner._plot import plot_learning_curves
+
+        return plot_learning_curves(self._results, self._need_metric(metric), path, **kwargs)
+
+    def plot_scatter(
+        self, param: str, metric: str | None = None, path: Any = None, **kwargs: Any
+    ) -> Any:
+        """Plot each trial's `metric` (last result) against its config value `param`."""
+        from tuner._plot import plot_scatter
+
+        return plot_scatter(self._results, param, self._need_metric(metric), path, **kwargs)
+
+    def _need_metric(self, metric: str | None) -> str:
+        metric = metric or self._metric
+        if metric is None:
+            raise ConfigError(
+                "no metric to plot: pass one, e.g. plot_learning_curves('loss', 'curves.png'), "
+                "or set TuneConfig(metric=...)"
+            )
+        return metric
 
     def __len__(self) -> int:
         return len(self._results)

@@ -358,6 +358,7 @@ class Tuner:
         controller.periodic.append(_Flusher(callbacks, syncer))
         controller.periodic.append(saver)
         executor.setup(self._trainable, self._kind, self._clock, reuse=tc.reuse_actors)
+        executor.check_storage(fs, path)
         try:
             with _interrupts_pause(controller):
                 controller.run()

@@ -49,7 +49,7 @@ def main() -> None:
     if mode == "run":
         TorchTrainer(
             train_loop,
-            train_loop_config={"sleep": 0.3, "pids": pids},
+            train_loop_config={"sleep": 0.15, "pids": pids},
             scaling_config=SCALING,
             run_config=RunConfig(storage_path=storage, name=name, verbose=0),
         ).fit()

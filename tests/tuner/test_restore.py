@@ -52,15 +52,47 @@ def reference_configs(tmp_path: Path) -> list[float]:
     return [searcher.suggest(f"t{i}")["x"] for i in range(6)]  # type: ignore[index]
 
 
-def kill_then_restore(storage: str, delay: float, ckpt_bytes: int) -> dict[str, Any]:
+def wait_for_state(storage: str, predicate: Any, timeout: float = 60.0) -> None:
+    """Wait until the saved state satisfies `predicate(state)`."""
+    fs, path = resolve_storage(f"{storage}/exp")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        fs.invalidate_cache()
+        try:
+            state = load_state(fs, path)
+        except RestoreError:
+            continue
+        if predicate(state):
+            return
+    raise AssertionError("the experiment never reached the state to kill it in")
+
+
+def kill_then_restore(
+    storage: str, when: Any, extra_delay: float, ckpt_bytes: int = 1000
+) -> dict[str, Any]:
     run = driver("run", storage, "exp", str(ckpt_bytes))
-    time.sleep(delay)
+    if when is not None:
+        wait_for_state(storage, when)
+    time.sleep(extra_delay)
     os.killpg(run.pid, signal.SIGKILL)  # the driver and its workers, as a lost machine would
     run.communicate()
     restore = driver("restore", storage, "exp")
     out, err = restore.communicate(timeout=120)
     assert restore.returncode == 0, err
     return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def _running(state: dict[str, Any]) -> bool:
+    return any(t["status"] == "RUNNING" for t in state["trials"])
+
+
+def _checkpointed(state: dict[str, Any]) -> bool:
+    return any(t["checkpoints"] for t in state["trials"])
+
+
+def _two_done(state: dict[str, Any]) -> bool:
+    return sum(t["status"] == "TERMINATED" for t in state["trials"]) >= 2
 
 
 def check_storage_is_clean(storage: str, summary: dict[str, Any]) -> None:
@@ -76,18 +108,19 @@ def check_storage_is_clean(storage: str, summary: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("delay", "ckpt_bytes"),
-    [(0.05, 1000), (1.6, 1000), (2.0, 4_000_000), (2.6, 1000)],
+    ("when", "extra_delay", "ckpt_bytes"),
+    [(None, 0.05, 1000), (_running, 0.1, 1000), (_checkpointed, 0.02, 4_000_000),
+     (_two_done, 0.0, 1000)],
     ids=["before-first-trial", "mid-trial", "during-checkpoint-upload", "later"],
 )
 def test_sigkill_then_restore_finishes_the_experiment(
-    tmp_path: Path, delay: float, ckpt_bytes: int
+    tmp_path: Path, when: Any, extra_delay: float, ckpt_bytes: int
 ) -> None:
     storage = str(tmp_path / "storage")
-    summary = kill_then_restore(storage, delay, ckpt_bytes)
+    summary = kill_then_restore(storage, when, extra_delay, ckpt_bytes)
     if not summary["restorable"]:
         # Killed before the first state save: nothing was promised yet; a new run starts over.
-        assert delay < 0.5
+        assert when is None
         return
     trials = summary["trials"]
     assert len(trials) == 6
@@ -104,24 +137,11 @@ def test_sigkill_then_restore_finishes_the_experiment(
 
 def test_sigkill_mid_trial_resumes_from_checkpoints(tmp_path: Path) -> None:
     storage = str(tmp_path / "storage")
-    path = tmp_path / "storage" / "exp"
-    run = driver("run", storage, "exp")
-    deadline = time.monotonic() + 60
-    # Wait until the saved state holds a running trial with a checkpoint, then kill.
-    while time.monotonic() < deadline:
-        time.sleep(0.05)
-        try:
-            state = load_state(fsspec.filesystem("file"), str(path))
-        except RestoreError:
-            continue
-        if any(t["status"] == "RUNNING" and t["checkpoints"] for t in state["trials"]):
-            break
-    os.killpg(run.pid, signal.SIGKILL)
-    run.communicate()
-    restore = driver("restore", storage, "exp")
-    out, err = restore.communicate(timeout=120)
-    assert restore.returncode == 0, err
-    summary = json.loads(out.strip().splitlines()[-1])
+    summary = kill_then_restore(
+        storage,
+        lambda state: any(t["status"] == "RUNNING" and t["checkpoints"] for t in state["trials"]),
+        0.0,
+    )
     resumed = [t for t in summary["trials"] if t["start"] > 0]
     assert resumed, "no trial resumed from a checkpoint"
     for trial in resumed:
@@ -131,24 +151,7 @@ def test_sigkill_mid_trial_resumes_from_checkpoints(tmp_path: Path) -> None:
 
 def test_restore_on_the_loopback_s3_server(s3_bucket: str) -> None:
     storage = f"{s3_bucket}/runs"
-    run = driver("run", storage, "exp")
-    fs, path = resolve_storage(f"{storage}/exp")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # until the saved state holds a checkpoint
-        time.sleep(0.1)
-        fs.invalidate_cache()
-        try:
-            state = load_state(fs, path)
-        except RestoreError:
-            continue
-        if any(t["checkpoints"] for t in state["trials"]):
-            break
-    os.killpg(run.pid, signal.SIGKILL)
-    run.communicate()
-    restore = driver("restore", storage, "exp")
-    out, err = restore.communicate(timeout=120)
-    assert restore.returncode == 0, err
-    summary = json.loads(out.strip().splitlines()[-1])
+    summary = kill_then_restore(storage, _checkpointed, 0.1)
     assert summary["restorable"]
     assert len(summary["trials"]) == 6
     assert {t["status"] for t in summary["trials"]} == {"TERMINATED"}

@@ -19,7 +19,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import cloudpickle
@@ -32,7 +32,14 @@ from tuner.exceptions import ConfigError, TrialError, WorkerDiedError
 from tuner.torch._barrier import ReportBarrier
 from tuner.torch._config import TorchConfig
 from tuner.torch._group import WorkerGroup
-from tuner.torch._messages import RankDone, RankFailed, RankReport, RankSetup, ReportAck
+from tuner.torch._messages import (
+    RankDone,
+    RankFailed,
+    RankMessage,
+    RankReport,
+    RankSetup,
+    ReportAck,
+)
 
 if TYPE_CHECKING:
     import torch.distributed as dist
@@ -132,7 +139,12 @@ def _report_round(reports: list[RankReport]) -> Control:
     return Control.CONTINUE
 
 
-def _failure(first: TrialError | RankFailed, group: WorkerGroup, world_size: int) -> TrialError:
+def _failure(
+    first: WorkerDiedError | RankFailed,
+    group: WorkerGroup,
+    world_size: int,
+    seen: Sequence[RankMessage] = (),
+) -> TrialError:
     """The error to fail the trial with: a rank that died, else the first rank that raised.
 
     When one rank dies, the others fail too (their collectives lose a peer), often before the
@@ -140,8 +152,9 @@ def _failure(first: TrialError | RankFailed, group: WorkerGroup, world_size: int
     """
     died: list[WorkerDiedError] = [first] if isinstance(first, WorkerDiedError) else []
     raised: list[RankFailed] = [first] if isinstance(first, RankFailed) else []
+    raised += [m for m in seen if isinstance(m, RankFailed) and m is not first]
     deadline = time.monotonic() + _FAILURE_GRACE_S
-    while not died and time.monotonic() < deadline:
+    while not died and group.running and time.monotonic() < deadline:
         try:
             messages = group.recv(max(0.0, deadline - time.monotonic()))
         except WorkerDiedError as exc:
@@ -172,7 +185,7 @@ def _coordinate(group: WorkerGroup, world_size: int, torch_config: TorchConfig) 
             raise _failure(exc, group, world_size) from None
         for message in messages:
             if isinstance(message, RankFailed):
-                error = _failure(message, group, world_size)
+                error = _failure(message, group, world_size, messages)
                 raise error from error.__cause__
             if isinstance(message, RankDone):
                 barrier.add_done(message)

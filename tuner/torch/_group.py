@@ -82,8 +82,9 @@ class WorkerGroup:
         self.kill()
 
     @property
-    def pids(self) -> list[int]:
-        return [r.process.pid for r in self._ranks]
+    def running(self) -> bool:
+        """Whether some rank has not yet said it is done or failed (nor died)."""
+        return any(not r.ended for r in self._ranks)
 
     def recv(self, timeout: float | None) -> list[RankMessage]:
         """The messages that arrive within `timeout`; raises `WorkerDiedError` if a rank died."""

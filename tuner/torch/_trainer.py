@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -107,6 +108,10 @@ class TorchTrainer:
         run_config: RunConfig | None = None,
         torch_config: TorchConfig | None = None,
     ) -> None:
+        if importlib.util.find_spec("torch") is None:
+            raise ConfigError(
+                "TorchTrainer needs PyTorch, which is not installed: pip install 'tuner[torch]'"
+            )
         if not callable(train_loop_per_worker):
             raise ConfigError(
                 f"train_loop_per_worker must be a function f(config) or f(), got "

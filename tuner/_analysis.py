@@ -1,0 +1,181 @@
+"""Reading finished (or crashed) experiments from storage, without the script that ran them.
+
+An experiment directory is found by its experiment state (`experiment_state-a.json` / `-b.json`);
+the state holds every trial's config, status, last result and checkpoints, and each trial
+directory holds its full history (`result.json`). Nothing here imports the trainable.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tuner._checkpoint import Checkpoint
+from tuner._experiment_state import SLOTS, has_state, load_state, trial_from_json
+from tuner._result import Result, flatten, numeric
+from tuner._storage import is_local, join, protocol_of, resolve_storage
+from tuner.exceptions import ConfigError, TrialError
+
+if TYPE_CHECKING:
+    import fsspec
+
+    from tuner._trial import Trial
+
+
+@dataclass(frozen=True)
+class SavedExperiment:
+    """An experiment as its saved state describes it.
+
+    Attributes:
+        url: The experiment directory as a user would type it (`s3://b/runs/exp`, `/tmp/exp`).
+        filesystem: The filesystem it is on.
+        path: The directory on `filesystem`.
+        state: The newest valid experiment state (see docs/experiment_state.md).
+    """
+
+    url: str
+    filesystem: fsspec.AbstractFileSystem
+    path: str
+    state: Mapping[str, Any]
+
+    @property
+    def name(self) -> str:
+        return str(self.state["experiment"]["name"])
+
+    @property
+    def status(self) -> str:
+        """"finished", "interrupted", or "running" (also what a crashed run leaves behind)."""
+        return str(self.state["experiment"]["status"])
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {k: int(v) for k, v in self.state["experiment"]["counts"].items()}
+
+    @property
+    def metric(self) -> str | None:
+        return self.state["settings"].get("metric")
+
+    @property
+    def mode(self) -> str | None:
+        return self.state["settings"].get("mode")
+
+    @property
+    def trainable_name(self) -> str:
+        return str(self.state["experiment"]["trainable_name"])
+
+    @property
+    def restore_hint(self) -> str:
+        """The line that continues this experiment."""
+        return f"Tuner.restore({self.url!r}, trainable={self.trainable_name}).fit()"
+
+    def trials(self) -> list[Trial]:
+        """The saved trials, their paths pointed into this directory (it may have been moved)."""
+        trials = []
+        for data in self.state["trials"]:
+            trial = trial_from_json(data)
+            trial.path = join(self.path, trial.name)
+            for record in trial.checkpoints:
+                record.path = join(trial.path, posixpath.basename(record.path.rstrip("/")))
+            trials.append(trial)
+        return trials
+
+    def results(self) -> list[Result]:
+        checkpoint_config = self.state["settings"].get("checkpoint_config") or {}
+        return [result_from_trial(t, self.filesystem, checkpoint_config) for t in self.trials()]
+
+
+def user_url(fs: fsspec.AbstractFileSystem, path: str) -> str:
+    """`path` on `fs` as a URL: a plain path for the local disk, `proto://...` otherwise."""
+    if is_local(fs):
+        return path
+    return f"{protocol_of(fs)}://{path.lstrip('/')}"
+
+
+def open_experiment(
+    url: str | os.PathLike[str], storage_filesystem: fsspec.AbstractFileSystem | None = None
+) -> SavedExperiment:
+    """The experiment saved at `url` (`<storage_path>/<name>`).
+
+    Raises:
+        RestoreError: No experiment state there, or none that can be read.
+    """
+    fs, path = resolve_storage(url, storage_filesystem)
+    return SavedExperiment(user_url(fs, path), fs, path, load_state(fs, path))
+
+
+def find_experiments(
+    url: str | os.PathLike[str], storage_filesystem: fsspec.AbstractFileSystem | None = None
+) -> list[SavedExperiment]:
+    """The experiments at `url`: the directory itself if it is one, else its subdirectories that are."""
+    fs, root = resolve_storage(url, storage_filesystem)
+    if has_state(fs, root):
+        return [SavedExperiment(user_url(fs, root), fs, root, load_state(fs, root))]
+    if not fs.isdir(root):
+        return []
+    found = []
+    for entry in sorted(fs.ls(root, detail=True), key=lambda e: str(e["name"])):
+        if entry.get("type") != "directory":
+            continue
+        path = str(entry["name"]).rstrip("/")
+        if any(fs.exists(join(path, slot)) for slot in SLOTS):
+            found.append(SavedExperiment(user_url(fs, path), fs, path, load_state(fs, path)))
+    return found
+
+
+def result_from_trial(
+    trial: Trial, fs: fsspec.AbstractFileSystem, checkpoint_config: Mapping[str, Any]
+) -> Result:
+    """A trial's `Result`, as `Tuner.fit()` returns it."""
+    error = None
+    if trial.error is not None:
+        text = trial.error.strip()
+        last_line = text.splitlines()[-1] if text else "failed"
+        error = TrialError(
+            f"trial {trial.trial_id} failed: {last_line}",
+            trial_id=trial.trial_id,
+            traceback=trial.error,
+        )
+    checkpoints = [(Checkpoint(c.path, fs), c.metrics) for c in trial.checkpoints]
+    attribute = checkpoint_config.get("checkpoint_score_attribute")
+    if attribute is not None:
+        reverse = checkpoint_config.get("checkpoint_score_order", "max") == "max"
+        scored = [p for p in checkpoints if numeric(flatten(p[1]).get(attribute)) is not None]
+        best = sorted(scored, key=lambda p: numeric(flatten(p[1])[attribute]) or 0.0,
+                      reverse=reverse)
+    else:
+        best = list(reversed(checkpoints))
+    return Result(
+        metrics=dict(trial.last_result),
+        config=dict(trial.config),
+        path=trial.path,
+        filesystem=fs,
+        error=error,
+        checkpoint=checkpoints[-1][0] if checkpoints else None,
+        best_checkpoints=best,
+        trial_id=trial.trial_id,
+        status=trial.status.value,
+    )
+
+
+def reported_keys(results: list[Result]) -> list[str]:
+    """Every key (flattened) that some trial's last result holds, sorted."""
+    keys: set[str] = set()
+    for result in results:
+        keys.update(flatten(result.metrics))
+    return sorted(keys)
+
+
+def check_metric(results: list[Result], metric: str, where: str) -> None:
+    """Raise `ConfigError` naming the reported keys if no trial reported a number for `metric`."""
+    if any(numeric(flatten(r.metrics).get(metric)) is not None for r in results):
+        return
+    if not results:
+        raise ConfigError(f"{where} has no trials yet")
+    keys = [k for k in reported_keys(results) if k not in ("hostname", "pid", "trial_id")]
+    raise ConfigError(
+        f"metric '{metric}' is not a number any trial of {where} reported; reported keys: "
+        f"{', '.join(keys) or 'none'}"
+    )
