@@ -142,7 +142,7 @@ def test_an_unpicklable_trainable_names_the_object(tmp_path: Path) -> None:
         with lock:
             report({"loss": 0.0})
 
-    with pytest.raises(ConfigError, match="cannot be sent to worker processes.*lock"):
+    with pytest.raises(ConfigError, match=r"cannot be sent to worker processes.*lock"):
         Tuner(holds_a_lock, run_config=RunConfig(storage_path=str(tmp_path), verbose=0),
               executor=LocalExecutor(num_cpus=1)).fit()
 
