@@ -38,6 +38,7 @@ from tuner._inprocess_executor import InProcessExecutor
 from tuner._process_executor import LocalExecutor
 from tuner._result import Result
 from tuner._result_grid import ResultGrid
+from tuner._scaling import ScalingConfig
 from tuner._session import TrialContext, get_checkpoint, get_context, report
 from tuner._stoppers import (
     CombinedStopper,
@@ -83,6 +84,7 @@ __all__ = [
     "Result",
     "ResultGrid",
     "RunConfig",
+    "ScalingConfig",
     "Searcher",
     "Stopper",
     "StorageError",

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from tuner._callback import Callback, TrialInfo
+from tuner._tbx import tbx
 
 logger = logging.getLogger(__name__)
 
@@ -357,7 +358,7 @@ class TBXLoggerCallback(Callback):
             return self._trials[trial.trial_id]
         # tensorboardX's own EventsWriter, without SummaryWriter's queue and thread: events are
         # buffered here and written in flush(), which is far cheaper per result.
-        from tensorboardX.event_file_writer import EventsWriter
+        EventsWriter = tbx()["tensorboardX.event_file_writer"].EventsWriter
 
         os.makedirs(trial.local_path, exist_ok=True)
         # Event file names hold the second they were created: a trial resumed within the same
@@ -412,8 +413,8 @@ class _TbxTrial:
     def write(self) -> None:
         if not self.pending:
             return
-        from tensorboardX.proto.event_pb2 import Event
-        from tensorboardX.proto.summary_pb2 import Summary
+        Event = tbx()["tensorboardX.proto.event_pb2"].Event
+        Summary = tbx()["tensorboardX.proto.summary_pb2"].Summary
 
         # One event per result holding all its scalars, rather than one per scalar.
         now = time.time()
@@ -429,7 +430,7 @@ class _TbxTrial:
         self.writer.flush()
 
     def write_hparams(self) -> None:
-        from tensorboardX.summary import hparams
+        hparams = tbx()["tensorboardX.summary"].hparams
 
         hparam_dict = {}
         for key, value in flatten(self.config).items():
@@ -441,7 +442,7 @@ class _TbxTrial:
             hparam_dict[key] = value
         if not hparam_dict:
             return
-        from tensorboardX.proto.event_pb2 import Event
+        Event = tbx()["tensorboardX.proto.event_pb2"].Event
 
         metric_dict = {tag: value for tag, value in self.last_scalars if math.isfinite(value)}
         for summary in hparams(hparam_dict, metric_dict):

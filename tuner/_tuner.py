@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import inspect
 import logging
 import os
 import secrets
@@ -110,6 +111,10 @@ class Tuner:
         executor: Executor | None = None,
         clock: Clock | None = None,
     ) -> None:
+        as_trainable = getattr(trainable, "as_trainable", None)
+        if as_trainable is not None and not inspect.isclass(trainable):
+            # A trainer (TorchTrainer): its worker-group trainable, with the group's resources.
+            trainable = as_trainable()
         resources: Mapping[str, float] = DEFAULT_RESOURCES
         if isinstance(trainable, WithResources):
             trainable, resources = trainable.trainable, trainable.resources
@@ -421,7 +426,7 @@ def _flush_outputs(callbacks: list[Callback], syncer: Any) -> None:
 
 def _result(trial: Trial, fs: Any, settings: ExperimentSettings) -> Result:
     error = None
-    if trial.error is not None:
+    if trial.error is not None and trial.status.value == "ERROR":
         last_line = trial.error.strip().splitlines()[-1] if trial.error.strip() else "failed"
         error = TrialError(
             f"trial {trial.trial_id} failed: {last_line}",

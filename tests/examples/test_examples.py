@@ -30,3 +30,28 @@ def test_torch_checkpoint_resumes_the_killed_trial(tmp_path: Path) -> None:
     out = run_example("torch_checkpoint.py", tmp_path)
     assert out.count("status=TERMINATED final epoch=5") == 3
     assert "the killed trial (lr=0.1) resumed at epoch 3 instead of starting over" in out
+
+
+def test_torch_trainer(tmp_path: Path) -> None:
+    out = run_example("torch_trainer.py", tmp_path, timeout=240)
+    assert "trained: epoch=" in out
+
+
+def test_class_trainable(tmp_path: Path) -> None:
+    out = run_example("class_trainable.py", tmp_path)
+    assert "6 TERMINATED" in out
+    assert "kept checkpoints: 2" in out
+    assert "restored weights: [" in out
+
+
+def test_model_based_search(tmp_path: Path) -> None:
+    out = run_example("model_based_search.py", tmp_path)
+    assert "TPE beat random search" in out
+
+
+def test_restore_after_a_crash(tmp_path: Path) -> None:
+    out = run_example("restore.py", tmp_path)
+    assert "killed the run (exit -9); can restore: True" in out
+    assert out.count(": TERMINATED, last epoch 9,") == 4
+    resumed = int(out.rsplit(" trials, ", 1)[1].split()[0])
+    assert resumed >= 1, out
