@@ -50,6 +50,7 @@ import logging  # noqa: E402
 import math  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
+import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -84,6 +85,7 @@ def toy(config: dict[str, Any]) -> None:
         theta, step = np.array(state["theta"]), state["step"]
     h = np.array([config["h0"], config["h1"]])
     while step < config["steps"]:
+        time.sleep(0.01)  # a training step takes time; report() does not wait for decisions
         theta = theta + config["lr"] * (-2.0 * h * theta)
         step += 1
         with tempfile.TemporaryDirectory() as d:
@@ -112,7 +114,7 @@ def run_toy(*, pbt: bool, seed: int, steps: int, interval: int, storage: str) ->
         scheduler: Any = PopulationBasedTraining(
             time_attr="training_iteration", perturbation_interval=interval,
             hyperparam_mutations={"h0": uniform(0.0, 1.0), "h1": uniform(0.0, 1.0)},
-            quantile_fraction=0.5, custom_explore_fn=noisy(seed), seed=seed,
+            quantile_fraction=0.5, custom_explore_fn=noisy(seed), synch=True, seed=seed,
         )
         samples = 1
     else:

@@ -10,6 +10,8 @@ Example:
     ...     # doctest: +SKIP
 """
 
+import typing as _typing
+
 from schedulers import FIFOScheduler, TrialScheduler
 from searchers import (
     BasicVariantGenerator,
@@ -32,7 +34,6 @@ from tuner._callback import Callback, TrialInfo
 from tuner._checkpoint import Checkpoint
 from tuner._clock import FakeClock, SystemClock
 from tuner._config import CheckpointConfig, FailureConfig, RunConfig, TuneConfig
-from tuner._dask_executor import DaskExecutor
 from tuner._executor import Executor
 from tuner._inprocess_executor import InProcessExecutor
 from tuner._process_executor import LocalExecutor
@@ -61,6 +62,20 @@ from tuner.exceptions import (
     TuneError,
     WorkerDiedError,
 )
+
+if _typing.TYPE_CHECKING:
+    from tuner._dask_executor import DaskExecutor
+
+
+def __getattr__(name: str) -> _typing.Any:
+    # DaskExecutor is imported on first use: most users never need it, and `import tuner`
+    # should stay fast.
+    if name == "DaskExecutor":
+        from tuner._dask_executor import DaskExecutor
+
+        return DaskExecutor
+    raise AttributeError(f"module 'tuner' has no attribute {name!r}")
+
 
 __all__ = [
     "BasicVariantGenerator",

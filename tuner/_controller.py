@@ -7,9 +7,7 @@ import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import fsspec
+from typing import TYPE_CHECKING, Any
 
 from schedulers import Decision, Exploit, TrialScheduler
 from searchers import FINISHED, Searcher
@@ -42,6 +40,9 @@ from tuner._trial import (
     TrialTable,
 )
 from tuner.exceptions import ConfigError, TrialError
+
+if TYPE_CHECKING:
+    import fsspec
 
 logger = logging.getLogger(__name__)
 

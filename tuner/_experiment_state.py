@@ -22,15 +22,17 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cloudpickle
-import fsspec
 
 from schedulers import TrialStatus
 from tuner._storage import atomic_write_bytes, join, read_bytes
 from tuner._trial import CheckpointRecord, StatusChange, Trial
 from tuner.exceptions import ConfigError, RestoreError
+
+if TYPE_CHECKING:
+    import fsspec
 
 logger = logging.getLogger(__name__)
 

@@ -79,6 +79,21 @@ def _is_terminal(out: TextIO) -> bool:
         return False
 
 
+def expected_trials(searcher: object, *, cap_trials: bool, num_samples: int) -> int | None:
+    """How many trials the experiment will have, if that is known before it runs.
+
+    Args:
+        searcher: The experiment's searcher; one that counts its own samples (grid search)
+            tells its `total_trials`.
+        cap_trials: Whether the event loop stops creating trials at `num_samples`.
+        num_samples: `TuneConfig(num_samples)`; -1 means without end.
+    """
+    if cap_trials:
+        return None if num_samples == -1 else num_samples
+    total = getattr(searcher, "total_trials", None)
+    return total if isinstance(total, int) and not isinstance(total, bool) else None
+
+
 class BestTracker:
     """The best result seen so far for a metric, updated in O(1) per result."""
 

@@ -10,8 +10,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import fsspec
-
 from schedulers import FIFOScheduler, TrialScheduler, TrialStatus
 from searchers import BasicVariantGenerator, Searcher
 from searchers._space_json import NotSerializableError, space_from_json, space_to_json
@@ -24,6 +22,8 @@ from tuner._version import __version__
 from tuner.exceptions import RestoreError
 
 if TYPE_CHECKING:
+    import fsspec
+
     from tuner._controller import TuneController
 
 logger = logging.getLogger(__name__)

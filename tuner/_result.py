@@ -8,12 +8,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import fsspec
-
 from tuner._checkpoint import Checkpoint
 from tuner.exceptions import TrialError
 
 if TYPE_CHECKING:
+    import fsspec
     import pandas as pd
 
 
@@ -73,7 +72,12 @@ class Result:
     status: str = ""
 
     def _history(self) -> list[dict[str, Any]]:
-        fs = self.filesystem or fsspec.filesystem("file")
+        if self.filesystem is None:
+            import fsspec
+
+            fs = fsspec.filesystem("file")
+        else:
+            fs = self.filesystem
         path = f"{self.path.rstrip('/')}/result.json"
         try:
             with fs.open(path, "rb") as f:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 from collections.abc import Callable
-
-import fsspec
+from typing import TYPE_CHECKING
 
 from tuner._config import CheckpointConfig
 from tuner._result import flatten, numeric
 from tuner._storage import remove_directory
 from tuner._trial import CheckpointRecord, Trial
 from tuner.exceptions import ConfigError
+
+if TYPE_CHECKING:
+    import fsspec
 
 logger = logging.getLogger(__name__)
 
