@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from schedulers import TrialStatus
 from tuner._checkpoint import Checkpoint
 from tuner._experiment_state import SLOTS, has_state, load_state, trial_from_json
 from tuner._result import Result, flatten, numeric
@@ -83,8 +84,17 @@ class SavedExperiment:
         return trials
 
     def results(self) -> list[Result]:
+        """One `Result` per trial, as `fit()` returns them.
+
+        Like `fit()`, it leaves out trials that ended before they ever started (a time budget or
+        a stopper ended the experiment first): they have no results.
+        """
         checkpoint_config = self.state["settings"].get("checkpoint_config") or {}
-        return [result_from_trial(t, self.filesystem, checkpoint_config) for t in self.trials()]
+        return [
+            result_from_trial(t, self.filesystem, checkpoint_config)
+            for t in self.trials()
+            if not (t.never_started and t.status is TrialStatus.TERMINATED)
+        ]
 
 
 def user_url(fs: fsspec.AbstractFileSystem, path: str) -> str:
@@ -130,7 +140,7 @@ def result_from_trial(
 ) -> Result:
     """A trial's `Result`, as `Tuner.fit()` returns it."""
     error = None
-    if trial.error is not None:
+    if trial.error is not None and trial.status is TrialStatus.ERROR:
         text = trial.error.strip()
         last_line = text.splitlines()[-1] if text else "failed"
         error = TrialError(

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 from schedulers import Decision, Exploit, TrialScheduler
 from searchers import FINISHED, Searcher
 from tuner._callback import Callback, TrialInfo
+from tuner._checkpoint_book import CheckpointBook
 from tuner._clock import Clock
 from tuner._config import CheckpointConfig, FailureConfig
 from tuner._executor import Executor
 from tuner._progress import BestTracker, StatusReporter
 from tuner._protocol import (
-    CheckpointRef,
     Control,
     EndEvent,
     EndReason,
@@ -25,7 +25,6 @@ from tuner._protocol import (
     ResultEvent,
     TrialSpec,
 )
-from tuner._retention import CheckpointJanitor, choose_evictions
 from tuner._stoppers import Stopper
 from tuner._trainable import TrainableKind
 from tuner._trial import (
@@ -34,7 +33,6 @@ from tuner._trial import (
     PENDING,
     RUNNING,
     TERMINATED,
-    CheckpointRecord,
     StatusChange,
     Trial,
     TrialTable,
@@ -118,8 +116,13 @@ class TuneController:
         self._pending_exploits: dict[str, Exploit] = {}
         self._started_at = clock.monotonic() - elapsed_before
         self._checked_metric = False
-        self.janitor = CheckpointJanitor(settings.filesystem)
+        self.checkpoints = CheckpointBook(
+            settings.filesystem, settings.checkpoint_config, self.trials
+        )
         self._infos: dict[str, TrialInfo] = {}
+        # Trials wait for the decision on each result when a decision may pause them at that
+        # very result (class trainables always do); otherwise functions run ahead.
+        self._synchronous = settings.kind is TrainableKind.CLASS or scheduler.pauses_trials
         self.periodic: list[Any] = []
         """Objects with `due_in(now) -> seconds` and `run(now)`, e.g. the experiment saver."""
 
@@ -149,7 +152,7 @@ class TuneController:
         except KeyboardInterrupt:
             # A second Ctrl-C: leave at once; the state saved last stays valid.
             self.executor.shutdown()
-            self.janitor.close()
+            self.checkpoints.close()
             raise
         except BaseException:
             # An error in the loop itself: pause what runs, so that a restore resumes it.
@@ -230,9 +233,8 @@ class TuneController:
         return self.executor.can_start(self.settings.resources)
 
     def _fill_slots(self) -> None:
+        self._queue_trials()
         while self._stop_reason is None and self._can_start_more():
-            if not any(t.never_started for t in self.trials.with_status(PENDING)):
-                self._create_trial()
             candidates = [
                 t.view()
                 for t in self.trials.with_status(PENDING, PAUSED)
@@ -241,15 +243,26 @@ class TuneController:
             if not candidates:
                 return
             chosen = self.scheduler.choose_trial_to_run(candidates)
-            self._stop_given_up()
+            self._after_scheduler()
             if chosen is None:
-                queued = sum(t.never_started for t in self.trials.with_status(PENDING))
-                if queued < max(1, self.searcher.max_queued) and self._create_trial():
-                    continue
                 return
-            if self.trials[chosen].status.is_finished:
-                continue
-            self._start(self.trials[chosen])
+            if not self.trials[chosen].status.is_finished:
+                self._start(self.trials[chosen])
+            self._queue_trials()
+
+    def _queue_trials(self) -> None:
+        """Keep new trials waiting, so that schedulers see the population (PBT, HyperBand).
+
+        Random and grid search may queue `searcher.max_queued` trials ahead; a model-based
+        searcher (max_queued 1) is asked only when a trial can start, so that it suggests with
+        every result so far.
+        """
+        wanted = self.searcher.max_queued
+        if wanted <= 1:
+            wanted = 1 if self._can_start_more() else 0
+        queued = sum(t.never_started for t in self.trials.with_status(PENDING))
+        while queued < wanted and self._create_trial():
+            queued += 1
 
     def _create_trial(self) -> bool:
         if self._searcher_finished:
@@ -325,7 +338,7 @@ class TuneController:
             exploit = self.scheduler.take_exploit(trial.trial_id)
             if exploit is not None:
                 self._apply_exploit(trial, exploit)
-        restore = self._complete_restore_point(trial)
+        restore = self.checkpoints.resume_point(trial)
         metrics = restore.metrics if restore is not None else {}
         spec = TrialSpec(
             trial_id=trial.trial_id,
@@ -342,6 +355,7 @@ class TuneController:
             checkpoint_at_end=bool(self.settings.checkpoint_config.checkpoint_at_end),
             resources=trial.resources,
             experiment_name=self.settings.name,
+            synchronous=self._synchronous,
         )
         trial.transition(RUNNING, self.clock.time())
         os.makedirs(self.local_dir(trial), exist_ok=True)
@@ -349,26 +363,6 @@ class TuneController:
         for callback in self.callbacks:
             callback.on_trial_start(info)
         self.executor.start_trial(spec)
-
-    def _complete_restore_point(self, trial: Trial) -> CheckpointRecord | None:
-        """`trial.restore_from` if it is whole on storage, else the newest earlier one that is."""
-        from tuner._storage import is_complete
-
-        record = trial.restore_from
-        while record is not None and not is_complete(self.settings.filesystem, record.path):
-            earlier = [c for c in trial.checkpoints if c.index < record.index]
-            fallback = earlier[-1] if earlier else None
-            logger.warning(
-                "checkpoint %s of trial %s is incomplete or unreadable; resuming from %s instead",
-                record.path,
-                trial.trial_id,
-                fallback.path if fallback is not None else "the beginning",
-            )
-            if record in trial.checkpoints:
-                trial.checkpoints.remove(record)
-            record = fallback
-        trial.restore_from = record
-        return record
 
     # ----------------------------------------------------------------- events
     def _handle(self, event: Event) -> None:
@@ -379,22 +373,6 @@ class TuneController:
             self._on_end(trial, event)
         else:
             self._on_error(trial, event.error)
-
-    def _record_checkpoint(self, trial: Trial, ref: CheckpointRef, metrics: dict[str, Any]) -> None:
-        record = CheckpointRecord(ref.index, ref.path, metrics)
-        trial.checkpoints.append(record)
-        trial.next_checkpoint_index = max(trial.next_checkpoint_index, ref.index + 1)
-        self._retain(trial)
-
-    def _needed(self, record: CheckpointRecord) -> bool:
-        """Whether some trial will resume from `record` (then retention must not delete it)."""
-        return any(t.restore_from is record for t in self.trials.with_status(PENDING, PAUSED))
-
-    def _retain(self, trial: Trial) -> None:
-        evicted = choose_evictions(trial, self.settings.checkpoint_config, self._needed)
-        for record in evicted:
-            trial.checkpoints.remove(record)
-            self.janitor.delete(record.path)
 
     def _check_metric(self, result: Mapping[str, Any]) -> None:
         metric = self.settings.metric
@@ -422,7 +400,7 @@ class TuneController:
         self._check_metric(result)
         trial.last_result = result
         if event.checkpoint is not None:
-            self._record_checkpoint(trial, event.checkpoint, result)
+            self.checkpoints.record(trial, event.checkpoint, result)
         info = self.info(trial)
         for callback in self.callbacks:
             callback.on_trial_result(info, result)
@@ -434,8 +412,7 @@ class TuneController:
         else:
             decision = self.scheduler.on_trial_result(trial.view(), result)
             self._act(trial, decision)
-            self._log_perturbations()
-        self._stop_given_up()
+        self._after_scheduler()
 
     def _log_perturbations(self) -> None:
         records = self.scheduler.take_perturbation_records()
@@ -444,8 +421,9 @@ class TuneController:
             with open(path, "a", encoding="utf-8") as f:
                 f.writelines(json.dumps(record) + "\n" for record in records)
 
-    def _stop_given_up(self) -> None:
-        """Stop the trials the scheduler gave up on (asked after every scheduler call)."""
+    def _after_scheduler(self) -> None:
+        """After every scheduler call: log its perturbations, stop the trials it gave up on."""
+        self._log_perturbations()
         for trial_id in self.scheduler.take_trials_to_stop():
             if trial_id in self.trials and not self.trials[trial_id].status.is_finished:
                 self._stop_trial(self.trials[trial_id], completed=False)
@@ -464,11 +442,11 @@ class TuneController:
             for callback in self.callbacks:
                 callback.on_trial_result(info, event.metrics)
         if event.checkpoint is not None:
-            self._record_checkpoint(trial, event.checkpoint, event.metrics)
+            self.checkpoints.record(trial, event.checkpoint, event.metrics)
 
     def _act(self, trial: Trial, decision: Decision) -> None:
         if decision is Decision.CONTINUE:
-            if self.settings.kind is TrainableKind.CLASS:
+            if self._synchronous:
                 self.executor.control(trial.trial_id, Control.CONTINUE)
         elif decision is Decision.STOP:
             self._stop_trial(trial, completed=False)
@@ -499,7 +477,7 @@ class TuneController:
 
     def _on_end(self, trial: Trial, event: EndEvent) -> None:
         if event.checkpoint is not None:
-            self._record_checkpoint(trial, event.checkpoint, dict(trial.last_result))
+            self.checkpoints.record(trial, event.checkpoint, dict(trial.last_result))
         if event.reason is EndReason.DONE and trial.status is RUNNING:
             trial.last_result = {**trial.last_result, "done": True}
             trial.transition(TERMINATED, self.clock.time())
@@ -508,7 +486,7 @@ class TuneController:
             info = self.info(trial)
             for callback in self.callbacks:
                 callback.on_trial_complete(info)
-            self._stop_given_up()
+            self._after_scheduler()
         elif trial.status is PAUSED:
             self._prepare_resume(trial)
 
@@ -535,23 +513,11 @@ class TuneController:
                 "not exploiting %s: its donor %s has no checkpoint", trial.trial_id, donor.trial_id
             )
             return False
-        trial.restore_from = self.copy_checkpoint(donor.latest_checkpoint, trial)
+        trial.restore_from = self.checkpoints.copy_into(donor.latest_checkpoint, trial)
         trial.config = dict(exploit.new_config)
         # The trial's state is now the donor's at that checkpoint; so is its last result.
         trial.last_result = {**trial.restore_from.metrics, "trial_id": trial.trial_id}
         return True
-
-    def copy_checkpoint(self, record: CheckpointRecord, into: Trial) -> CheckpointRecord:
-        """Copy another trial's checkpoint into `into`'s directory, so retention cannot take it."""
-        from tuner._storage import checkpoint_dir_name, join
-
-        fs = self.settings.filesystem
-        dest = join(into.path, checkpoint_dir_name(into.next_checkpoint_index))
-        fs.copy(record.path, dest, recursive=True)
-        copied = CheckpointRecord(into.next_checkpoint_index, dest, dict(record.metrics))
-        into.checkpoints.append(copied)
-        into.next_checkpoint_index += 1
-        return copied
 
     def _on_error(self, trial: Trial, error: TrialError) -> None:
         if trial.status.is_finished:
@@ -575,7 +541,7 @@ class TuneController:
             return
         trial.transition(ERROR, self.clock.time())
         self.scheduler.on_trial_error(trial.view())
-        self._stop_given_up()
+        self._after_scheduler()
         self.searcher.on_trial_complete(trial.trial_id, trial.last_result or None, error=True)
         if failure.fail_fast:
             self._stop_reason = "fail_fast"
@@ -608,7 +574,7 @@ class TuneController:
                 elif isinstance(event, ResultEvent):
                     self._on_result(self.trials[event.trial_id], event)
         self.executor.shutdown()
-        self.janitor.close()
+        self.checkpoints.close()
         infos = [self.info(t) for t in self.trials]
         for callback in self.callbacks:
             callback.on_experiment_end(infos)

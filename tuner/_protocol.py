@@ -63,6 +63,8 @@ class TrialSpec:
         resources: The trial's resources, e.g. {"cpu": 1, "gpu": 0}.
         gpu_ids: GPUs assigned to the trial (also exported as CUDA_VISIBLE_DEVICES).
         experiment_name: Name of the experiment.
+        synchronous: Whether a function trainable's `report()` waits for the driver's decision
+            (set when the scheduler may pause trials, so that a pause lands on that result).
     """
 
     trial_id: str
@@ -80,6 +82,7 @@ class TrialSpec:
     resources: Mapping[str, float] = field(default_factory=dict)
     gpu_ids: tuple[str, ...] = ()
     experiment_name: str = ""
+    synchronous: bool = False
 
 
 @dataclass(frozen=True)

@@ -198,8 +198,11 @@ def report(metrics: Mapping[str, Any], *, checkpoint: Checkpoint | None = None) 
         with checkpoint.as_directory() as local_dir:
             ref = session.persist(local_dir)
     session.send_result(result, ref)
-    control = session.channel.poll_control()
-    if control in (Control.STOP, Control.PAUSE):
+    if session.spec.synchronous:
+        control: Control | None = session.channel.wait_control()
+    else:
+        control = session.channel.poll_control()
+    if control is Control.STOP or control is Control.PAUSE:
         raise StopTrial(control)
 
 

@@ -412,3 +412,22 @@ __all__ = [
     "remove_incomplete",
     "resolve_storage",
 ]
+
+
+def copy_checkpoint(fs: fsspec.AbstractFileSystem, src: str, dest: str) -> None:
+    """Copy a checkpoint directory within `fs`, marking the copy complete only once it is whole.
+
+    Used when PBT hands one trial's checkpoint to another: the copy belongs to the recipient, so
+    retention of the donor's checkpoints cannot take it away.
+    """
+    if is_local(fs):
+        persist_directory(src, fs, dest)
+        return
+    remove_directory(fs, dest)
+    root = src.rstrip("/")
+    for path in fs.find(root):
+        relative = path[len(root) :].lstrip("/")
+        if posixpath.basename(relative) != COMPLETE_MARKER:
+            fs.copy(path, join(dest, relative))
+    fs.pipe_file(join(dest, COMPLETE_MARKER), b"")
+    fs.invalidate_cache(dest)

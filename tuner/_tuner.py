@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from schedulers import FIFOScheduler, TrialScheduler
+from schedulers import FIFOScheduler, TrialScheduler, TrialStatus
 from searchers import BasicVariantGenerator, Searcher
 from tuner._callback import Callback
 from tuner._checkpoint import Checkpoint
@@ -30,7 +30,7 @@ from tuner._experiment_state import (
     has_state,
     load_state,
 )
-from tuner._progress import StatusReporter
+from tuner._progress import StatusReporter, expected_trials
 from tuner._result import Result
 from tuner._result_grid import ResultGrid
 from tuner._stoppers import make_stopper
@@ -335,6 +335,11 @@ class Tuner:
                 resume_errored=restored.resume_errored,
                 restart_errored=restored.restart_errored,
             )
+        reporter = StatusReporter(
+            rc.verbose,
+            total_trials=expected_trials(searcher, cap_trials=cap, num_samples=tc.num_samples),
+            time_budget_s=tc.time_budget_s,
+        )
         controller = TuneController(
             settings,
             executor=executor,
@@ -343,13 +348,14 @@ class Tuner:
             stopper=stopper,
             callbacks=callbacks,
             clock=self._clock,
-            reporter=StatusReporter(rc.verbose),
+            reporter=reporter,
             experiment_id=resumed.get("experiment_id", secrets.token_hex(3)[:5]),
             trials=resumed.get("trials"),
             elapsed_before=resumed.get("elapsed_s", 0.0),
             searcher_finished=resumed.get("searcher_finished", False),
             restored=restored is not None,
         )
+        reporter.watch(controller.trials)
         saver = ExperimentSaver(
             fs,
             path,
@@ -409,7 +415,13 @@ class Tuner:
 
     def _grid(self, controller: TuneController) -> ResultGrid:
         settings = controller.settings
-        results = [_result(trial, settings.filesystem, settings) for trial in controller.trials]
+        # Trials the searcher suggested but the experiment ended before they started (a time
+        # budget, a stopper) have no results: they are in the saved state, not in the grid.
+        results = [
+            _result(trial, settings.filesystem, settings)
+            for trial in controller.trials
+            if not (trial.never_started and trial.status is TrialStatus.TERMINATED)
+        ]
         return ResultGrid(
             results, experiment_path=settings.path, metric=settings.metric, mode=settings.mode
         )

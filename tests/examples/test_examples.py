@@ -55,3 +55,17 @@ def test_restore_after_a_crash(tmp_path: Path) -> None:
     assert out.count(": TERMINATED, last epoch 9,") == 4
     resumed = int(out.rsplit(" trials, ", 1)[1].split()[0])
     assert resumed >= 1, out
+
+
+def test_asha_stops_most_trials_early(tmp_path: Path) -> None:
+    out = run_example("asha.py", tmp_path)
+    assert "best config: lr=" in out
+    used = int(out.split("iterations used: ")[1].split(" ")[0])
+    assert used < 27 * 27 / 2
+
+
+def test_pbt_perturbs_and_beats_fixed_hyperparameters(tmp_path: Path) -> None:
+    out = run_example("pbt.py", tmp_path)
+    assert "copied" in out
+    best = float(out.split("best Q: ")[1].split(" ")[0])
+    assert best > 0.5  # each trial alone, with its starting h, stops near 0.36

@@ -12,7 +12,7 @@ import json
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -105,7 +105,7 @@ def curve(config: dict[str, Any]) -> None:
 
 
 def fit(trainable: Any, tmp_path: Path, param_space: dict[str, Any], *,
-        scheduler: TrialScheduler | None, metric: str = "value", mode: str = "max",
+        scheduler: TrialScheduler | None, metric: str = "value", mode: Literal["min", "max"] = "max",
         num_samples: int = 1, executor: Any = None, name: str = "e2e", seed: int = 0) -> ResultGrid:
     return Tuner(
         trainable,
@@ -356,3 +356,24 @@ def test_fifo_is_the_default(tmp_path: Path) -> None:
     grid = fit(counter, tmp_path, {"rate": grid_search([1.0, 2.0]), "steps": 3},
                scheduler=FIFOScheduler())
     assert [r.metrics["training_iteration"] for r in grid] == [3, 3]
+
+
+def test_hyperband_waits_for_trials_created_later_before_halving() -> None:
+    # The event loop creates trials only as workers free up: a bracket's first trial can reach
+    # the milestone before the rest of the bracket exists. It must wait (it used to be halved
+    # alone and run to max_t, turning HyperBand into FIFO with one worker).
+    from schedulers import Decision, TrialStatus, TrialView
+
+    hb = HyperBandScheduler(metric="value", mode="max", max_t=9, reduction_factor=3)
+    for i in range(4):  # t0..t2 fill bracket 0; t3 opens bracket 1 (5 planned, milestone 3)
+        hb.on_trial_add(TrialView(f"t{i}", {}, TrialStatus.PENDING))
+    result = {"training_iteration": 3, "value": 1.0}
+    assert hb.on_trial_result(TrialView("t3", {}, TrialStatus.RUNNING), result) is Decision.PAUSE
+    hb.on_trial_add(TrialView("t4", {}, TrialStatus.PENDING))  # joins the same bracket
+    assert hb.choose_trial_to_run([TrialView("t3", {}, TrialStatus.PAUSED),
+                                   TrialView("t4", {}, TrialStatus.PENDING)]) == "t4"
+    assert hb.on_trial_result(TrialView("t4", {}, TrialStatus.RUNNING), result) is Decision.PAUSE
+    # No PENDING trial offered: the loop could create none, so the short bracket is halved.
+    assert hb.choose_trial_to_run([TrialView("t3", {}, TrialStatus.PAUSED),
+                                   TrialView("t4", {}, TrialStatus.PAUSED)]) == "t3"
+    assert hb.take_trials_to_stop() == []  # ceil(5 / 3) = 2 go on: both

@@ -163,9 +163,21 @@ def run_in_terminal(args: list[str]) -> str:
 def test_fit_in_a_terminal_updates_in_place(tmp_path: Path) -> None:
     text = run_in_terminal([str(tmp_path), "2"])
     assert re.search(r"\x1b\[\d+F\x1b\[J", text), text  # redrawn in place at least once
-    assert "[tuner] " not in text.split("| done")[0].replace("[tuner ", "")  # no per-result lines
+    assert not re.search(r"\[tuner\] \w+: ", text)  # no line per result
     final = text.split(f"{ESC}J")[-1]
     assert "4 TERMINATED" in final and "| done" in final and "best loss=" in final
+
+
+def test_fit_in_a_terminal_shows_trial_rows_and_time_left(tmp_path: Path) -> None:
+    text = run_in_terminal([str(tmp_path), "2"])
+    frames = text.split(f"{ESC}J")
+    assert any(re.search(r"RUNNING.* of 4, ~\d+s left", frame) for frame in frames[:-1]), text
+    final = frames[-1].splitlines()
+    assert final[1].split() == ["trial", "status", "iter", "loss", "x"]
+    rows = [line.split() for line in final[2:6]]
+    assert [row[1:3] for row in rows] == [["TERMINATED", "8"]] * 4
+    losses = [float(row[3]) for row in rows]
+    assert losses == sorted(losses)  # best first
 
 
 def test_fit_piped_prints_plain_lines_only(tmp_path: Path) -> None:
