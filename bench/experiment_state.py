@@ -53,7 +53,8 @@ def one_run(trials: int, executor: str) -> None:
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(
             f"{trials:>6} trials ({executor}): fit {wall:7.1f} s | saving {saver.total_s:6.2f} s = "
-            f"{100 * saver.total_s / wall:4.1f}% of wall time in {saver.count} saves | state "
+            f"{100 * saver.total_s / wall:4.1f}% of wall time in {saver.count} saves (+ "
+            f"{saver.flush_s:.2f} s flushing trial files first) | state "
             f"{size / 1e6:6.2f} MB | driver peak RSS {peak_mb:6.0f} MB | {len(grid)} results"
         )
 

@@ -555,27 +555,36 @@ class TuneController:
 
     # ----------------------------------------------------------------- the end
     def _wind_down(self, *, pause: bool) -> None:
-        """Stop (or pause) what still runs, wait for it briefly, and release the workers."""
-        control = Control.PAUSE if pause else Control.STOP
-        for trial in self.trials.with_status(RUNNING):
-            self.executor.control(trial.trial_id, control)
-            if pause:
-                trial.transition(PAUSED, self.clock.time())
-            else:
-                self._stop_trial(trial, completed=True)
-        if not pause:
-            for trial in self.trials.with_status(PENDING, PAUSED):
-                trial.transition(TERMINATED, self.clock.time())
-        deadline = self.clock.monotonic() + 30.0
-        while self.executor.num_active and self.clock.monotonic() < deadline:
-            for event in self.executor.wait(1.0):
-                if isinstance(event, EndEvent):
-                    self._on_end(self.trials[event.trial_id], event)
-                elif isinstance(event, ResultEvent):
-                    self._on_result(self.trials[event.trial_id], event)
-        self.executor.shutdown()
-        self.checkpoints.close()
-        infos = [self.info(t) for t in self.trials]
-        for callback in self.callbacks:
-            callback.on_experiment_end(infos)
+        """Stop (or pause) what still runs, wait for it briefly, and release the workers.
+
+        Always ends by shutting the executor down and closing the callbacks, even when what
+        comes before fails (the loop may be unwinding from an error already).
+        """
+        try:
+            control = Control.PAUSE if pause else Control.STOP
+            for trial in self.trials.with_status(RUNNING):
+                self.executor.control(trial.trial_id, control)
+                if pause:
+                    trial.transition(PAUSED, self.clock.time())
+                else:
+                    self._stop_trial(trial, completed=True)
+            if not pause:
+                for trial in self.trials.with_status(PENDING, PAUSED):
+                    trial.transition(TERMINATED, self.clock.time())
+            deadline = self.clock.monotonic() + 30.0
+            while self.executor.num_active and self.clock.monotonic() < deadline:
+                for event in self.executor.wait(1.0):
+                    try:
+                        if isinstance(event, EndEvent):
+                            self._on_end(self.trials[event.trial_id], event)
+                        elif isinstance(event, ResultEvent):
+                            self._on_result(self.trials[event.trial_id], event)
+                    except Exception:
+                        logger.exception("while stopping trials, handling %r failed", event)
+        finally:
+            self.executor.shutdown()
+            self.checkpoints.close()
+            infos = [self.info(t) for t in self.trials]
+            for callback in self.callbacks:
+                callback.on_experiment_end(infos)
 

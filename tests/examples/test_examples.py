@@ -69,3 +69,8 @@ def test_pbt_perturbs_and_beats_fixed_hyperparameters(tmp_path: Path) -> None:
     assert "copied" in out
     best = float(out.split("best Q: ")[1].split(" ")[0])
     assert best > 0.5  # each trial alone, with its starting h, stops near 0.36
+
+
+def test_dask_cluster(tmp_path: Path) -> None:
+    out = run_example("dask_cluster.py", tmp_path, timeout=180)
+    assert "8 trials ran on the Dask cluster's workers" in out

@@ -85,14 +85,34 @@ SCHEDULERS: dict[str, Callable[[], TrialScheduler]] = {
 POPULATION = {"pbt": 4, "pb2": 4}  # PBT needs its population alive at once
 
 
-def run_interrupted(tmp_path: Path, kind: str, rates: list[float], interrupt_after: int) -> str:
+class InterruptOnFirstPerturbation(Callback):
+    """Interrupts the experiment as soon as PBT logged its first perturbation."""
+
+    def __init__(self, policy: Path) -> None:
+        self.policy = policy
+        self.sent = False
+
+    def on_trial_result(self, trial: Any, result: Any) -> None:
+        if not self.sent and self.policy.exists():
+            self.sent = True
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def run_interrupted(
+    tmp_path: Path, kind: str, rates: list[float], interrupt_after: int | None
+) -> str:
     executor = InProcessExecutor(max_concurrent=POPULATION.get(kind, 1))
+    trigger: Callback = (
+        InterruptAfter(interrupt_after)
+        if interrupt_after is not None
+        else InterruptOnFirstPerturbation(tmp_path / kind / "pbt_policy.jsonl")
+    )
     first = Tuner(
         counter,
         param_space={"rate": grid_search(rates), "steps": 9},
         tune_config=TuneConfig(metric="value", mode="max", scheduler=SCHEDULERS[kind]()),
         run_config=RunConfig(storage_path=str(tmp_path), name=kind, verbose=0,
-                             callbacks=[InterruptAfter(interrupt_after)]),
+                             callbacks=[trigger]),
         executor=executor,
     ).fit()
     assert {r.status for r in first} != {"TERMINATED"}, "the interrupt came too late"
@@ -149,7 +169,7 @@ def test_median_rule_keeps_its_history_across_a_restore(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("kind", ["pbt", "pb2"])
 def test_pbt_keeps_its_population_across_a_restore(tmp_path: Path, kind: str) -> None:
-    path = run_interrupted(tmp_path, kind, [0.1, 0.2, 3.0, 4.0], interrupt_after=24)
+    path = run_interrupted(tmp_path, kind, [0.1, 0.2, 3.0, 4.0], interrupt_after=None)
     before = Path(path, "pbt_policy.jsonl").read_text().splitlines()
     assert before, "PBT exploited before the interrupt"
     grid, pbt = restore(path, kind)
