@@ -173,7 +173,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=40, help="steps of each toy PBT trial")
-    parser.add_argument("--interval", type=int, default=4, help="PBT perturbation interval")
+    parser.add_argument("--interval", type=int, default=2, help="PBT perturbation interval")
     parser.add_argument("--samples", type=int, default=81, help="configs in the ASHA benchmark")
     args = parser.parse_args()
     logging.disable(logging.WARNING)

@@ -447,11 +447,11 @@ class DaskExecutor(Executor):
         try:
             for _ in range(_MAX_DRAIN):
                 event = slot.data.recv()
-                if slot.trial_id is None or event.trial_id != slot.trial_id:
-                    continue  # late message of a trial the executor already ended
-                if isinstance(event, EndEvent | ErrorEvent):
-                    self._release(slot)
-                events.append(event)
+                # Messages of a trial the executor already ended are late: dropped.
+                if slot.trial_id is not None and event.trial_id == slot.trial_id:
+                    if isinstance(event, EndEvent | ErrorEvent):
+                        self._release(slot)
+                    events.append(event)
                 if not slot.data.poll():
                     break
         except (EOFError, OSError):

@@ -29,12 +29,21 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, Generic, Protocol, TypeVar
 
 from tuner._callback import Callback, TrialInfo
 from tuner._tbx import tbx
 
 logger = logging.getLogger(__name__)
+
+
+class _TrialFiles(Protocol):
+    def write(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+_State = TypeVar("_State", bound=_TrialFiles)
 
 PARAMS_FILE = "params.json"
 RESULT_FILE = "result.json"
@@ -109,26 +118,24 @@ def _flatten_into(flat: dict[str, Any], mapping: Mapping[str, Any], prefix: str,
             flat[name] = value
 
 
-class JsonLoggerCallback(Callback):
-    """Writes ``params.json`` (the config) and ``result.json`` (one JSON object per line).
-
-    Config values that are not JSON (classes, functions, objects) are written as their
-    ``repr()``; numpy scalars are written as numbers.
-
-    Example:
-        >>> JsonLoggerCallback().flush()
-    """
+class _PerTrialLogger(Callback, Generic[_State]):
+    """What the file loggers share: per-trial state opened on start, written in `flush()`,
+    closed (after a last write) when the trial pauses or ends; nothing kept once it ended."""
 
     def __init__(self) -> None:
-        self._trials: dict[str, _JsonTrial] = {}
-        self._warned_repr = False
+        self._trials: dict[str, _State] = {}
+
+    def _open(self, trial: TrialInfo) -> _State:
+        raise NotImplementedError
+
+    def _close(self, trial_id: str) -> None:
+        state = self._trials.pop(trial_id, None)
+        if state is not None:
+            state.write()
+            state.close()
 
     def on_trial_start(self, trial: TrialInfo) -> None:
         self._open(trial)
-
-    def on_trial_result(self, trial: TrialInfo, result: Mapping[str, Any]) -> None:
-        state = self._trials.get(trial.trial_id) or self._open(trial)
-        state.lines.append(_to_json(result) + "\n")
 
     def flush(self) -> None:
         for state in self._trials.values():
@@ -146,6 +153,25 @@ class JsonLoggerCallback(Callback):
     def on_experiment_end(self, trials: Sequence[TrialInfo]) -> None:
         for trial_id in list(self._trials):
             self._close(trial_id)
+
+
+class JsonLoggerCallback(_PerTrialLogger["_JsonTrial"]):
+    """Writes ``params.json`` (the config) and ``result.json`` (one JSON object per line).
+
+    Config values that are not JSON (classes, functions, objects) are written as their
+    ``repr()``; numpy scalars are written as numbers.
+
+    Example:
+        >>> JsonLoggerCallback().flush()
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._warned_repr = False
+
+    def on_trial_result(self, trial: TrialInfo, result: Mapping[str, Any]) -> None:
+        state = self._trials.get(trial.trial_id) or self._open(trial)
+        state.lines.append(_to_json(result) + "\n")
 
     def _open(self, trial: TrialInfo) -> _JsonTrial:
         if trial.trial_id in self._trials:
@@ -182,11 +208,6 @@ class JsonLoggerCallback(Callback):
         with open(os.path.join(trial.local_path, PARAMS_FILE), "w", encoding="utf-8") as file:
             file.write(text)
 
-    def _close(self, trial_id: str) -> None:
-        state = self._trials.pop(trial_id, None)
-        if state is not None:
-            state.write()
-            state.file.close()
 
 
 @dataclass
@@ -200,8 +221,11 @@ class _JsonTrial:
             self.lines.clear()
             self.file.flush()
 
+    def close(self) -> None:
+        self.file.close()
 
-class CSVLoggerCallback(Callback):
+
+class CSVLoggerCallback(_PerTrialLogger["_CsvTrial"]):
     """Writes ``progress.csv``: one row per result, nested keys flattened with ``/``.
 
     The header comes from the first result; a later result with new keys widens it (the file is
@@ -211,32 +235,9 @@ class CSVLoggerCallback(Callback):
         >>> CSVLoggerCallback().flush()
     """
 
-    def __init__(self) -> None:
-        self._trials: dict[str, _CsvTrial] = {}
-
-    def on_trial_start(self, trial: TrialInfo) -> None:
-        self._open(trial)
-
     def on_trial_result(self, trial: TrialInfo, result: Mapping[str, Any]) -> None:
         state = self._trials.get(trial.trial_id) or self._open(trial)
         state.rows.append(flatten(result))
-
-    def flush(self) -> None:
-        for state in self._trials.values():
-            state.write()
-
-    def on_trial_pause(self, trial: TrialInfo) -> None:
-        self._close(trial.trial_id)
-
-    def on_trial_complete(self, trial: TrialInfo) -> None:
-        self._close(trial.trial_id)
-
-    def on_trial_error(self, trial: TrialInfo, error: BaseException) -> None:
-        self._close(trial.trial_id)
-
-    def on_experiment_end(self, trials: Sequence[TrialInfo]) -> None:
-        for trial_id in list(self._trials):
-            self._close(trial_id)
 
     def _open(self, trial: TrialInfo) -> _CsvTrial:
         if trial.trial_id in self._trials:
@@ -248,11 +249,6 @@ class CSVLoggerCallback(Callback):
         state = self._trials[trial.trial_id] = _CsvTrial(path, file, fieldnames)
         return state
 
-    def _close(self, trial_id: str) -> None:
-        state = self._trials.pop(trial_id, None)
-        if state is not None:
-            state.write()
-            state.file.close()
 
 
 def _read_header(path: str) -> list[str]:
@@ -292,6 +288,9 @@ class _CsvTrial:
         self.rows.clear()
         self.file.flush()
 
+    def close(self) -> None:
+        self.file.close()
+
     def _widen(self, fieldnames: list[str]) -> None:
         # Rare: a result brought new keys. Rewrite the file once rather than lose columns.
         logger.debug("%s: new columns %s, rewriting", self.path, fieldnames[len(self.fieldnames) :])
@@ -312,7 +311,7 @@ class _CsvTrial:
         self.file = open(self.path, "a", encoding="utf-8", newline="")  # noqa: SIM115
 
 
-class TBXLoggerCallback(Callback):
+class TBXLoggerCallback(_PerTrialLogger["_TbxTrial"]):
     """Writes TensorBoard event files with tensorboardX: scalars per result, hparams at the end.
 
     Every numeric value of a result (nested keys flattened with ``/``) is logged under the tag
@@ -325,33 +324,16 @@ class TBXLoggerCallback(Callback):
         >>> TBXLoggerCallback().flush()
     """
 
-    def __init__(self) -> None:
-        self._trials: dict[str, _TbxTrial] = {}
-
-    def on_trial_start(self, trial: TrialInfo) -> None:
-        self._open(trial)
-
     def on_trial_result(self, trial: TrialInfo, result: Mapping[str, Any]) -> None:
         state = self._trials.get(trial.trial_id) or self._open(trial)
         state.results += 1
         state.pending.append((state.results, result))  # turned into an event in flush()
-
-    def flush(self) -> None:
-        for state in self._trials.values():
-            state.write()
-
-    def on_trial_pause(self, trial: TrialInfo) -> None:
-        self._close(trial.trial_id, write_hparams=False)
 
     def on_trial_complete(self, trial: TrialInfo) -> None:
         self._close(trial.trial_id, write_hparams=True)
 
     def on_trial_error(self, trial: TrialInfo, error: BaseException) -> None:
         self._close(trial.trial_id, write_hparams=True)
-
-    def on_experiment_end(self, trials: Sequence[TrialInfo]) -> None:
-        for trial_id in list(self._trials):
-            self._close(trial_id, write_hparams=False)
 
     def _open(self, trial: TrialInfo) -> _TbxTrial:
         if trial.trial_id in self._trials:
@@ -370,14 +352,12 @@ class TBXLoggerCallback(Callback):
         state = self._trials[trial.trial_id] = _TbxTrial(writer, trial.config)
         return state
 
-    def _close(self, trial_id: str, *, write_hparams: bool) -> None:
-        state = self._trials.pop(trial_id, None)
-        if state is None:
-            return
-        state.write()
-        if write_hparams:
+    def _close(self, trial_id: str, *, write_hparams: bool = False) -> None:
+        state = self._trials.get(trial_id)
+        if state is not None and write_hparams:
+            state.write()
             state.write_hparams()
-        state.writer.close()
+        super()._close(trial_id)
 
 
 def _scalars(
@@ -428,6 +408,9 @@ class _TbxTrial:
             )
         self.pending.clear()
         self.writer.flush()
+
+    def close(self) -> None:
+        self.writer.close()
 
     def write_hparams(self) -> None:
         hparams = tbx()["tensorboardX.summary"].hparams

@@ -207,11 +207,11 @@ class LocalExecutor(Executor):
         try:
             for _ in range(_MAX_DRAIN):
                 event = worker.conn.recv()
-                if worker.trial_id is None or event.trial_id != worker.trial_id:
-                    continue  # late message of a trial the executor already ended
-                if isinstance(event, EndEvent | ErrorEvent):
-                    self._release(worker)
-                events.append(event)
+                # Messages of a trial the executor already ended are late: dropped.
+                if worker.trial_id is not None and event.trial_id == worker.trial_id:
+                    if isinstance(event, EndEvent | ErrorEvent):
+                        self._release(worker)
+                    events.append(event)
                 if not worker.conn.poll():
                     break
         except (EOFError, OSError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import inspect
 import logging
@@ -18,8 +19,8 @@ from typing import Any
 
 from schedulers import FIFOScheduler, TrialScheduler, TrialStatus
 from searchers import BasicVariantGenerator, Searcher
+from tuner._analysis import result_from_trial
 from tuner._callback import Callback
-from tuner._checkpoint import Checkpoint
 from tuner._clock import Clock, SystemClock
 from tuner._config import RunConfig, TuneConfig
 from tuner._controller import ExperimentSettings, TuneController
@@ -31,7 +32,6 @@ from tuner._experiment_state import (
     load_state,
 )
 from tuner._progress import StatusReporter, expected_trials
-from tuner._result import Result
 from tuner._result_grid import ResultGrid
 from tuner._stoppers import make_stopper
 from tuner._storage import is_local, join, protocol_of, resolve_storage
@@ -42,8 +42,7 @@ from tuner._trainable import (
     classify,
     trainable_name,
 )
-from tuner._trial import Trial
-from tuner.exceptions import ConfigError, TrialError
+from tuner.exceptions import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -415,10 +414,11 @@ class Tuner:
 
     def _grid(self, controller: TuneController) -> ResultGrid:
         settings = controller.settings
+        checkpoint_config = dataclasses.asdict(settings.checkpoint_config)
         # Trials the searcher suggested but the experiment ended before they started (a time
         # budget, a stopper) have no results: they are in the saved state, not in the grid.
         results = [
-            _result(trial, settings.filesystem, settings)
+            result_from_trial(trial, settings.filesystem, checkpoint_config)
             for trial in controller.trials
             if not (trial.never_started and trial.status is TrialStatus.TERMINATED)
         ]
@@ -434,36 +434,6 @@ def _flush_outputs(callbacks: list[Callback], syncer: Any) -> None:
     if syncer is not None:
         syncer.sync_all()
         syncer.wait()
-
-
-def _result(trial: Trial, fs: Any, settings: ExperimentSettings) -> Result:
-    error = None
-    if trial.error is not None and trial.status.value == "ERROR":
-        last_line = trial.error.strip().splitlines()[-1] if trial.error.strip() else "failed"
-        error = TrialError(
-            f"trial {trial.trial_id} failed: {last_line}",
-            trial_id=trial.trial_id,
-            traceback=trial.error,
-        )
-    checkpoints = [(Checkpoint(c.path, fs), c.metrics) for c in trial.checkpoints]
-    attribute = settings.checkpoint_config.checkpoint_score_attribute
-    if attribute is not None:
-        reverse = settings.checkpoint_config.checkpoint_score_order == "max"
-        scored = [pair for pair in checkpoints if isinstance(pair[1].get(attribute), int | float)]
-        best = sorted(scored, key=lambda pair: pair[1][attribute], reverse=reverse)
-    else:
-        best = list(reversed(checkpoints))
-    return Result(
-        metrics=dict(trial.last_result),
-        config=dict(trial.config),
-        path=trial.path,
-        filesystem=fs,
-        error=error,
-        checkpoint=checkpoints[-1][0] if checkpoints else None,
-        best_checkpoints=best,
-        trial_id=trial.trial_id,
-        status=trial.status.value,
-    )
 
 
 @contextlib.contextmanager
