@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Generic, Protocol, TypeVar
 
 from tuner._callback import Callback, TrialInfo
+from tuner._tb_events import EventFile
 from tuner._tbx import tbx
 
 logger = logging.getLogger(__name__)
@@ -338,17 +339,15 @@ class TBXLoggerCallback(_PerTrialLogger["_TbxTrial"]):
     def _open(self, trial: TrialInfo) -> _TbxTrial:
         if trial.trial_id in self._trials:
             return self._trials[trial.trial_id]
-        # tensorboardX's own EventsWriter, without SummaryWriter's queue and thread: events are
-        # buffered here and written in flush(), which is far cheaper per result.
-        EventsWriter = tbx()["tensorboardX.event_file_writer"].EventsWriter
-
+        # Events are buffered here and written in flush(), without SummaryWriter's queue and
+        # thread, which cost more per result than the rest of the event loop.
         os.makedirs(trial.local_path, exist_ok=True)
         # Event file names hold the second they were created: a trial resumed within the same
         # second would truncate its earlier file without a distinct suffix.
         opened = len(
             glob.glob(os.path.join(glob.escape(trial.local_path), "events.out.tfevents.*"))
         )
-        writer = EventsWriter(os.path.join(trial.local_path, "events"), f".{opened}")
+        writer = EventFile(trial.local_path, f".{opened}")
         state = self._trials[trial.trial_id] = _TbxTrial(writer, trial.config)
         return state
 
@@ -384,7 +383,7 @@ def _scalars(
 
 @dataclass
 class _TbxTrial:
-    writer: Any  # tensorboardX.event_file_writer.EventsWriter, imported lazily
+    writer: EventFile
     config: Mapping[str, Any]
     results: int = 0
     pending: list[tuple[int, Mapping[str, Any]]] = field(default_factory=list)
@@ -393,19 +392,12 @@ class _TbxTrial:
     def write(self) -> None:
         if not self.pending:
             return
-        Event = tbx()["tensorboardX.proto.event_pb2"].Event
-        Summary = tbx()["tensorboardX.proto.summary_pb2"].Summary
-
         # One event per result holding all its scalars, rather than one per scalar.
         now = time.time()
         for count, result in self.pending:
             step, walltime, scalars = _scalars(count, result)
             self.last_scalars = scalars
-            summary = Summary(value=[Summary.Value(tag=t, simple_value=v) for t, v in scalars])
-            self.writer.write_event(
-                Event(wall_time=walltime if walltime is not None else now, step=step,
-                      summary=summary)
-            )
+            self.writer.write_scalars(walltime if walltime is not None else now, step, scalars)
         self.pending.clear()
         self.writer.flush()
 

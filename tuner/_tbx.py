@@ -20,7 +20,7 @@ _lock = threading.Lock()
 _loaded: dict[str, Any] = {}
 
 _MODULES = (
-    "tensorboardX.event_file_writer",
+    "tensorboardX.record_writer",
     "tensorboardX.proto.event_pb2",
     "tensorboardX.proto.summary_pb2",
     "tensorboardX.summary",
