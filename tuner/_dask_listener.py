@@ -16,6 +16,8 @@ import socket
 import threading
 from multiprocessing.connection import Connection, Listener
 
+from tuner._dask_slot import no_delay
+
 logger = logging.getLogger(__name__)
 
 
@@ -53,6 +55,7 @@ class SlotListener:
             if self._closing:
                 conn.close()
                 return
+            no_delay(conn)
             self._accepted.put(conn)
             self.wake()
 
@@ -88,3 +91,4 @@ class SlotListener:
             conn.close()
         self.wake_r.close()
         self._wake_w.close()
+

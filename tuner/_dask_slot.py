@@ -71,6 +71,13 @@ class ChildExited:
 
     code: int
 
+def no_delay(conn: Connection) -> None:
+    """Send small messages at once (TCP_NODELAY): results and controls are small, and Nagle's
+    algorithm with delayed ACKs would hold each for up to 40 ms."""
+    with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
 
 def _gpu_ids(indices: tuple[int, ...]) -> tuple[str, ...]:
     """The ids of the worker's GPUs at `indices`: positions in its own CUDA_VISIBLE_DEVICES."""
@@ -162,9 +169,11 @@ def run_slot(
     hostname = socket.gethostname()
     gpu_ids = _gpu_ids(gpu_indices)
     ctl = Client(address, authkey=authkey)
+    no_delay(ctl)
     try:
         ctl.send(SlotHello(token, Role.CONTROL, worker_address, hostname, gpu_ids))
         data = Client(address, authkey=authkey)
+        no_delay(data)
         try:
             data.send(SlotHello(token, Role.DATA, worker_address, hostname, gpu_ids))
             process = _spawn(data, gpu_ids, gpus_declared)
