@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import posixpath
 import time
 from collections.abc import Mapping
@@ -274,3 +275,22 @@ def _resumed_status(
     if not resume_unfinished:
         return TrialStatus.TERMINATED
     return TrialStatus.PAUSED if trial.status is TrialStatus.PAUSED else TrialStatus.PENDING
+
+
+STAGED_OUTPUTS = ("result.json", "progress.csv", "error.txt")
+"""Trial files the loggers append to; TensorBoard gets a new event file per run instead."""
+
+
+def stage_trial_outputs(fs: fsspec.AbstractFileSystem, trials: TrialTable, local_root: str) -> None:
+    """Download the output files of trials that will run again into the local staging folder.
+
+    With remote storage the loggers write local copies that are uploaded whole; without this, a
+    resumed trial's upload would replace the results it reported before the restore.
+    """
+    for trial in trials.with_status(TrialStatus.PENDING, TrialStatus.PAUSED):
+        local_dir = os.path.join(local_root, trial.name)
+        for name in STAGED_OUTPUTS:
+            remote = join(trial.path, name)
+            if fs.exists(remote):
+                os.makedirs(local_dir, exist_ok=True)
+                fs.get_file(remote, os.path.join(local_dir, name))

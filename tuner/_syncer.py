@@ -89,6 +89,11 @@ class Syncer:
         self._uploads = 0
 
     @property
+    def local_root(self) -> str:
+        """The local staging directory this syncer uploads from."""
+        return self._local_root
+
+    @property
     def uploads(self) -> int:
         """How many file uploads finished so far."""
         return self._uploads

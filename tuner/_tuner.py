@@ -9,6 +9,7 @@ import inspect
 import logging
 import os
 import secrets
+import shutil
 import signal
 import sys
 import tempfile
@@ -321,7 +322,7 @@ class Tuner:
         stopper = make_stopper(rc.stop)
         resumed: dict[str, Any] = {}
         if restored is not None:
-            from tuner._restore import resume_components
+            from tuner._restore import resume_components, stage_trial_outputs
 
             resumed = resume_components(
                 restored.state,
@@ -334,6 +335,9 @@ class Tuner:
                 resume_errored=restored.resume_errored,
                 restart_errored=restored.restart_errored,
             )
+            if not local:
+                # Loggers append to the staged copies, which the syncer then uploads whole.
+                stage_trial_outputs(fs, resumed["trials"], local_path)
         reporter = StatusReporter(
             rc.verbose,
             total_trials=expected_trials(searcher, cap_trials=cap, num_samples=tc.num_samples),
@@ -390,6 +394,7 @@ class Tuner:
         saver.save()
         if syncer is not None:
             syncer.close()
+            shutil.rmtree(syncer.local_root, ignore_errors=True)  # all of it is on storage now
 
     def _state_header(
         self,
