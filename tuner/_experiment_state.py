@@ -230,7 +230,8 @@ class ExperimentSaver:
         self.count += 1
         self.last_bytes = len(data)
         if self._fixed is None:
-            self._period = max(MIN_PERIOD_S, 19.0 * duration)
+            # The loop waits for the flush too (uploads, on remote storage): it counts here.
+            self._period = max(MIN_PERIOD_S, 19.0 * (duration + start - flush_start))
 
 
 # ---------------------------------------------------------------------------- loading
