@@ -31,7 +31,7 @@ from tuner._dask_listener import SlotListener
 from tuner._dask_slot import ChildExited, ChildStarted, Role, SlotHello, run_slot
 from tuner._dask_storage import client_probe, storage_problem
 from tuner._executor import Executor
-from tuner._process_executor import _describe_exit
+from tuner._processes import describe_exit, drain
 from tuner._protocol import (
     Control,
     EndEvent,
@@ -51,7 +51,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-_MAX_DRAIN = 2048  # events read from one slot per wait(), so one fast trial cannot starve others
 _EXIT_CODE_WAIT_S = 2.0  # how long to wait for a dead worker process's exit code
 _REFRESH_S = 2.0  # least time between two scheduler queries for new workers
 _LOST_FOR_S = 60.0  # how long a worker that lost a slot gets no new slots
@@ -445,20 +444,14 @@ class DaskExecutor(Executor):
         assert slot.data is not None
         events: list[Event] = []
         try:
-            for _ in range(_MAX_DRAIN):
-                event = slot.data.recv()
-                # Messages of a trial the executor already ended are late: dropped.
-                if slot.trial_id is not None and event.trial_id == slot.trial_id:
-                    if isinstance(event, EndEvent | ErrorEvent):
-                        self._release(slot)
-                    events.append(event)
-                if not slot.data.poll():
-                    break
+            events, ended = drain(slot.data, slot.trial_id)
+            if ended:
+                self._release(slot)
         except (EOFError, OSError):
             self._await_exit_code(slot)
             if slot.exit_code is not None:
                 why = (f"its worker process (pid {slot.pid}) on Dask worker "
-                       f"{slot.worker.address} {_describe_exit(slot.exit_code)}")
+                       f"{slot.worker.address} {describe_exit(slot.exit_code)}")
             else:
                 why = self._lost_message(slot)
             events += self._fail(slot, why)

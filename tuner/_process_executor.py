@@ -6,7 +6,6 @@ import contextlib
 import dataclasses
 import logging
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +19,7 @@ import cloudpickle
 
 from tuner._clock import Clock, SystemClock
 from tuner._executor import Executor
+from tuner._processes import describe_exit, drain
 from tuner._protocol import (
     Control,
     EndEvent,
@@ -36,7 +36,6 @@ from tuner.exceptions import ConfigError, WorkerDiedError
 
 logger = logging.getLogger(__name__)
 
-_MAX_DRAIN = 2048  # events read from one worker per wait(), so one fast trial cannot starve others
 
 
 @dataclass
@@ -48,17 +47,6 @@ class _Worker:
     trial_id: str | None = None
     stopping: Control | None = None
     stop_deadline: float = 0.0
-
-
-def _describe_exit(code: int | None) -> str:
-    if code is None:
-        return "closed its connection"
-    if code < 0:
-        try:
-            return f"was killed by signal {signal.Signals(-code).name}"
-        except ValueError:
-            return f"was killed by signal {-code}"
-    return f"exited with code {code}"
 
 
 class LocalExecutor(Executor):
@@ -203,19 +191,12 @@ class LocalExecutor(Executor):
         return events
 
     def _drain(self, worker: _Worker) -> list[Event]:
-        events: list[Event] = []
         try:
-            for _ in range(_MAX_DRAIN):
-                event = worker.conn.recv()
-                # Messages of a trial the executor already ended are late: dropped.
-                if worker.trial_id is not None and event.trial_id == worker.trial_id:
-                    if isinstance(event, EndEvent | ErrorEvent):
-                        self._release(worker)
-                    events.append(event)
-                if not worker.conn.poll():
-                    break
+            events, ended = drain(worker.conn, worker.trial_id)
         except (EOFError, OSError):
-            events.extend(self._worker_died(worker))
+            return self._worker_died(worker)
+        if ended:
+            self._release(worker)
         return events
 
     def _worker_died(self, worker: _Worker) -> list[Event]:
@@ -230,7 +211,7 @@ class LocalExecutor(Executor):
             return [EndEvent(trial_id, reason)]
         message = (
             f"trial {trial_id} failed: its worker process (pid {worker.process.pid}) "
-            f"{_describe_exit(code)}"
+            f"{describe_exit(code)}"
         )
         return [ErrorEvent(trial_id, WorkerDiedError(message, trial_id=trial_id, traceback=message))]
 

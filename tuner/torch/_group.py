@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -13,25 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 
+from tuner._processes import describe_exit
 from tuner.exceptions import WorkerDiedError
 from tuner.torch._messages import RankDone, RankFailed, RankMessage, RankSetup, ReportAck
-
-
-def describe_exit(code: int | None) -> str:
-    """How a process ended, in words.
-
-    Example:
-        >>> describe_exit(-9), describe_exit(3)
-        ('was killed by signal SIGKILL', 'exited with code 3')
-    """
-    if code is None:
-        return "closed its connection"
-    if code < 0:
-        try:
-            return f"was killed by signal {signal.Signals(-code).name}"
-        except ValueError:
-            return f"was killed by signal {-code}"
-    return f"exited with code {code}"
 
 
 @dataclass
