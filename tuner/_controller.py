@@ -278,7 +278,11 @@ class TuneController:
         if suggestion is FINISHED:
             self._searcher_finished = True
             return False
-        assert isinstance(suggestion, dict)
+        if not isinstance(suggestion, dict):
+            raise TypeError(
+                f"{type(self.searcher).__name__}.suggest() must return a dict, None or FINISHED, "
+                f"got {type(suggestion).__name__}: {suggestion!r}"
+            )
         creator = self.settings.trial_name_creator
         name = (
             str(creator(trial_id, suggestion))
