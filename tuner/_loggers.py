@@ -25,6 +25,7 @@ import glob
 import json
 import logging
 import math
+import operator
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -71,8 +72,13 @@ def _json_default(value: Any) -> Any:
     return repr(value)
 
 
+_ENCODER = json.JSONEncoder(default=_json_default)  # built once: json.dumps(default=) builds one per call
+
+
 def _to_json(value: Any, **kwargs: Any) -> str:
     try:
+        if not kwargs:
+            return _ENCODER.encode(value)
         return json.dumps(value, default=_json_default, **kwargs)
     except (TypeError, ValueError):
         # Non-string dict keys or circular references: fall back to a sanitised copy.
@@ -284,8 +290,12 @@ class _CsvTrial:
             else:
                 self.fieldnames = new_keys
                 csv.writer(self.file).writerow(self.fieldnames)
-        writer = csv.DictWriter(self.file, self.fieldnames, restval="")
-        writer.writerows(self.rows)
+        get = [operator.itemgetter(key) for key in self.fieldnames]
+        if all(len(row) == len(get) for row in self.rows):  # the common case: every column set
+            rows: Any = ([g(row) for g in get] for row in self.rows)
+        else:
+            rows = ([row.get(key, "") for key in self.fieldnames] for row in self.rows)
+        csv.writer(self.file).writerows(rows)
         self.rows.clear()
         self.file.flush()
 
