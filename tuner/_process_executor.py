@@ -182,10 +182,8 @@ class LocalExecutor(Executor):
         if deadlines:
             until = max(0.0, min(deadlines) - self._clock.monotonic())
             timeout = until if timeout is None else min(timeout, until)
-        conns = [w.conn for w in self._workers]
-        if not conns:
-            return events
-        ready = wait(conns, timeout)
+        # With no worker at all this still sleeps for `timeout`: the loop never spins.
+        ready = wait([w.conn for w in self._workers], timeout)
         for worker in [w for w in self._workers if w.conn in ready]:
             events.extend(self._drain(worker))
         return events
