@@ -224,6 +224,7 @@ def resume_components(
     restart_errored: bool,
 ) -> dict[str, Any]:
     """Load the saved state into the components and rebuild the trials, as the flags ask."""
+    remove_incomplete(fs, exp_path)  # a state file half-written when the driver died
     searcher.load_state_dict(state["searcher"]["state"])
     scheduler.load_state_dict(state["scheduler"]["state"])
     if stopper is not None and state.get("stopper"):

@@ -243,3 +243,15 @@ def test_a_custom_scheduler_must_be_passed_again(tmp_path: Path) -> None:
                           tune_config=TuneConfig(scheduler=ASHAScheduler(max_t=20)),
                           executor=InProcessExecutor())
     assert len(tuner.fit()) == 1
+
+
+def test_a_state_save_cut_short_leaves_nothing_behind_after_restore(tmp_path: Path) -> None:
+    """As if the driver died while writing a state file: a partial temporary file is left."""
+    Tuner(steps, param_space={"x": 1}, tune_config=TuneConfig(num_samples=2),
+          run_config=RunConfig(storage_path=str(tmp_path), name="e", verbose=0),
+          executor=InProcessExecutor()).fit()
+    partial = tmp_path / "e" / ".experiment_state-a.json.tmp-abc123"
+    partial.write_text('{"format": "tuner-experiment-state", "trials": [{"trial_')
+    grid = Tuner.restore(str(tmp_path / "e"), trainable=steps, executor=InProcessExecutor()).fit()
+    assert len(grid) == 2 and {r.status for r in grid} == {"TERMINATED"}
+    assert not partial.exists()
