@@ -117,3 +117,17 @@ def test_default_verbosity_prints_a_summary_not_a_line_per_result(
     lines = capsys.readouterr().out.splitlines()
     assert 1 <= len(lines) <= 3
     assert "3 TERMINATED" in lines[0]
+
+
+def test_verbose_three_prints_every_result(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def three(config: dict[str, Any]) -> None:
+        for _ in range(3):
+            report({"loss": 1.0})
+
+    Tuner(three, param_space={"x": grid_search([1, 2])},
+          run_config=RunConfig(storage_path=str(tmp_path), name="v3", verbose=3),
+          executor=InProcessExecutor(), clock=FakeClock()).fit()
+    out = capsys.readouterr().out
+    assert sum("loss=1" in line and "training_iteration" in line for line in out.splitlines()) == 6
