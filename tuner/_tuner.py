@@ -247,6 +247,19 @@ class Tuner:
             scheduler.set_search_properties(tc.metric, tc.mode)
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
+        ckpt = self._run_config.checkpoint_config
+        if (
+            not scheduler.supports_model_based_searchers
+            and self._kind is TrainableKind.CLASS
+            and not ckpt.checkpoint_frequency
+        ):
+            logger.warning(
+                "%s copies the checkpoints of good trials into bad ones, but %s saves one only "
+                "when paused: set RunConfig(checkpoint_config=CheckpointConfig("
+                "checkpoint_frequency=...)), e.g. to the perturbation interval",
+                type(scheduler).__name__,
+                trainable_name(self._trainable),
+            )
         return scheduler
 
     def _default_name(self) -> str:
