@@ -120,6 +120,7 @@ class TuneController:
             settings.filesystem, settings.checkpoint_config, self.trials
         )
         self._infos: dict[str, TrialInfo] = {}
+        self._names = {trial.name for trial in self.trials}
         # Trials wait for the decision on each result when a decision may pause them at that
         # very result (class trainables always do); otherwise functions run ahead.
         self._synchronous = settings.kind is TrainableKind.CLASS or scheduler.pauses_trials
@@ -284,11 +285,17 @@ class TuneController:
                 f"got {type(suggestion).__name__}: {suggestion!r}"
             )
         creator = self.settings.trial_name_creator
-        name = (
-            str(creator(trial_id, suggestion))
-            if creator is not None
-            else f"{self.settings.trainable_name}_{trial_id}"
-        )
+        name = f"{self.settings.trainable_name}_{trial_id}"
+        if creator is not None:
+            custom = str(creator(trial_id, suggestion))
+            if not custom or "/" in custom or custom in (".", ".."):
+                raise ConfigError(
+                    f"trial_name_creator must return a directory name without '/', got "
+                    f"{custom!r} for trial {trial_id}"
+                )
+            # Names are directories: two trials must never share one.
+            name = custom if custom not in self._names else f"{custom}_{trial_id}"
+        self._names.add(name)
         trial = Trial(
             trial_id=trial_id,
             name=name,

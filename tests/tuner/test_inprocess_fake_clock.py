@@ -131,3 +131,13 @@ def test_verbose_three_prints_every_result(
           executor=InProcessExecutor(), clock=FakeClock()).fit()
     out = capsys.readouterr().out
     assert sum("loss=1" in line and "training_iteration" in line for line in out.splitlines()) == 6
+
+
+def test_custom_trial_names_never_share_a_directory(tmp_path: Path) -> None:
+    def noop(config: dict[str, Any]) -> None:
+        report({"loss": 1.0})
+
+    grid = make(noop, tmp_path, FakeClock(),
+                trial_name_creator=lambda trial_id, config: "same").fit()
+    names = [Path(r.path).name for r in grid]
+    assert names[0] == "same" and len(set(names)) == 3
