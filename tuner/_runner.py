@@ -6,13 +6,14 @@ import contextlib
 import os
 import pickle
 import shutil
+import tempfile
 import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from tuner._clock import Clock
 from tuner._protocol import CheckpointRef, Control, EndEvent, EndReason, ErrorEvent, TrialSpec
-from tuner._session import Channel, Session, StopTrial, make_temp_dir, set_session
+from tuner._session import Channel, Session, StopTrial, set_session
 from tuner._trainable import Trainable
 from tuner.exceptions import TrialError
 
@@ -80,7 +81,7 @@ def run_function(
 
 
 def _save(instance: Trainable, session: Session) -> CheckpointRef:
-    local_dir = make_temp_dir()
+    local_dir = tempfile.mkdtemp(prefix="tuner-ckpt-")
     try:
         data = instance.save_checkpoint(local_dir)
         if isinstance(data, dict):

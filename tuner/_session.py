@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-import tempfile
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -214,7 +213,3 @@ def get_checkpoint() -> Checkpoint | None:
 def get_context() -> TrialContext:
     """Facts about the running trial: id, name, directory, resources, ranks."""
     return current_session("get_context").context
-
-
-def make_temp_dir() -> str:
-    return tempfile.mkdtemp(prefix="tuner-ckpt-")
