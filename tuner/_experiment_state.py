@@ -207,9 +207,6 @@ class ExperimentSaver:
         self._cache[trial.trial_id] = (None if trial.status.is_finished else fingerprint, text)
         return text
 
-    def invalidate(self, trial_id: str) -> None:
-        self._cache.pop(trial_id, None)
-
     def save(self) -> None:
         """Write the whole state now (atomically, into the older of the two slots)."""
         # Trial output files first: every result the state counts is then on storage too. That

@@ -253,14 +253,6 @@ class LocalExecutor(Executor):
             worker.process.kill()
             worker.process.wait()
 
-    def kill_worker_of(self, trial_id: str) -> int | None:
-        """Kill the process running `trial_id` (for tests of failure handling); its pid."""
-        worker = self._by_trial.get(trial_id)
-        if worker is None:
-            return None
-        worker.process.kill()
-        return worker.process.pid
-
     def shutdown(self) -> None:
         for worker in list(self._workers):
             if worker.trial_id is not None:
