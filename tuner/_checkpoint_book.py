@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -9,7 +10,7 @@ from schedulers import TrialStatus
 from tuner._config import CheckpointConfig
 from tuner._protocol import CheckpointRef
 from tuner._retention import CheckpointJanitor, choose_evictions
-from tuner._storage import checkpoint_dir_name, copy_checkpoint, is_complete, join
+from tuner._storage import checkpoint_dir_name, copy_checkpoint, is_complete, is_local, join
 from tuner._trial import CheckpointRecord, Trial, TrialTable
 
 if TYPE_CHECKING:
@@ -33,6 +34,11 @@ class CheckpointBook:
         self._config = config
         self._trials = trials
         self._janitor = CheckpointJanitor(fs)
+        # Copies between trials (PBT) on remote storage run here, off the event loop: a large
+        # checkpoint on an object store takes a while. Local copies are quick and done at once.
+        self._copier: concurrent.futures.ThreadPoolExecutor | None = None
+        self._copying: dict[str, tuple[str, concurrent.futures.Future[None]]] = {}
+        """Destination path -> (source path, the copy under way)."""
 
     def record(self, trial: Trial, ref: CheckpointRef, metrics: dict[str, Any]) -> None:
         """A checkpoint `trial` persisted, reported with `metrics`."""
@@ -43,6 +49,8 @@ class CheckpointBook:
             self._janitor.delete(record.path)
 
     def _needed(self, record: CheckpointRecord) -> bool:
+        if any(source == record.path for source, _ in self._copying.values()):
+            return True  # being copied into another trial right now
         waiting = self._trials.with_status(TrialStatus.PENDING, TrialStatus.PAUSED)
         return any(t.restore_from is record for t in waiting)
 
@@ -65,14 +73,47 @@ class CheckpointBook:
         return record
 
     def copy_into(self, record: CheckpointRecord, into: Trial) -> CheckpointRecord:
-        """Copy another trial's checkpoint into `into`'s directory, as `into`'s newest."""
+        """Copy another trial's checkpoint into `into`'s directory, as `into`'s newest.
+
+        On remote storage the copy runs in the background: `ready(into)` says when it is done.
+        """
         dest = join(into.path, checkpoint_dir_name(into.next_checkpoint_index))
-        copy_checkpoint(self._fs, record.path, dest)
+        if is_local(self._fs):
+            copy_checkpoint(self._fs, record.path, dest)
+        else:
+            if self._copier is None:
+                self._copier = concurrent.futures.ThreadPoolExecutor(
+                    1, thread_name_prefix="tuner-copier"
+                )
+            future = self._copier.submit(copy_checkpoint, self._fs, record.path, dest)
+            self._copying[dest] = (record.path, future)
         copied = CheckpointRecord(into.next_checkpoint_index, dest, dict(record.metrics))
         into.checkpoints.append(copied)
         into.next_checkpoint_index += 1
         return copied
 
+    @property
+    def copying(self) -> bool:
+        """Whether a copy between trials is still under way."""
+        return any(not future.done() for _, future in self._copying.values())
+
+    def ready(self, trial: Trial) -> bool:
+        """Whether `trial` can start: its restore checkpoint is not still being copied."""
+        record = trial.restore_from
+        if record is None or record.path not in self._copying:
+            return True
+        source, future = self._copying[record.path]
+        if not future.done():
+            return False
+        del self._copying[record.path]
+        if future.exception() is not None:
+            # `resume_point` finds the copy incomplete and falls back to the trial's own.
+            logger.warning("copying checkpoint %s into trial %s failed: %s", source,
+                           trial.trial_id, future.exception())
+        return True
+
     def close(self) -> None:
-        """Wait for pending deletions."""
+        """Wait for pending copies and deletions."""
+        if self._copier is not None:
+            self._copier.shutdown(wait=True)
         self._janitor.close()

@@ -47,6 +47,7 @@ logger = logging.getLogger(__name__)
 POLICY_FILE = "pbt_policy.jsonl"
 """Where PBT's perturbations are logged, one JSON record per line, in the experiment directory."""
 
+_COPY_POLL_S = 0.05  # how often to look whether a background checkpoint copy finished
 _IDLE_WAIT_S = 1.0  # longest wait for events when nothing else is due (a bound, not a poll rate)
 
 
@@ -192,6 +193,8 @@ class TuneController:
         due += [task.due_in(now) for task in self.periodic]
         if self.settings.time_budget_s is not None:
             due.append(max(0.0, self.settings.time_budget_s - now))
+        if self.checkpoints.copying:
+            due.append(_COPY_POLL_S)  # a trial waits for its checkpoint copy to finish
         return max(0.0, min(due))
 
     def _run_periodic(self) -> None:
@@ -211,7 +214,7 @@ class TuneController:
             self._stop_reason = "stopper"
 
     def _is_finished(self) -> bool:
-        if self.executor.num_active:
+        if self.executor.num_active or self.checkpoints.copying:
             return False
         if self.trials.count(PENDING) or self.trials.count(PAUSED):
             # Nothing runs, yet trials wait: _fill_slots found none it could start.
@@ -239,7 +242,7 @@ class TuneController:
             candidates = [
                 t.view()
                 for t in self.trials.with_status(PENDING, PAUSED)
-                if not self.executor.is_active(t.trial_id)
+                if not self.executor.is_active(t.trial_id) and self.checkpoints.ready(t)
             ]
             if not candidates:
                 return

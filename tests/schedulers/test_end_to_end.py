@@ -377,3 +377,30 @@ def test_hyperband_waits_for_trials_created_later_before_halving() -> None:
     assert hb.choose_trial_to_run([TrialView("t3", {}, TrialStatus.PAUSED),
                                    TrialView("t4", {}, TrialStatus.PAUSED)]) == "t3"
     assert hb.take_trials_to_stop() == []  # ceil(5 / 3) = 2 go on: both
+
+
+def test_pbt_on_remote_storage_copies_checkpoints_in_the_background(memory_storage: str) -> None:
+    """memory:// is not a local disk: exploits copy the donor's checkpoint off the event loop,
+    and the recipient starts only once its copy is complete."""
+    pbt = PopulationBasedTraining(
+        time_attr="training_iteration", perturbation_interval=3,
+        hyperparam_mutations={"rate": uniform(0.0, 4.0)}, quantile_fraction=0.5, seed=1,
+    )
+    grid = Tuner(
+        counter,
+        param_space={"rate": grid_search([0.1, 0.2, 3.0, 4.0]), "steps": 13},
+        tune_config=TuneConfig(metric="value", mode="max", scheduler=pbt),
+        run_config=RunConfig(storage_path=memory_storage, name="remote", verbose=0),
+        executor=InProcessExecutor(max_concurrent=4),
+    ).fit()
+    assert {r.status for r in grid} == {"TERMINATED"}
+    assert {r.metrics["training_iteration"] for r in grid} == {13}
+    resumed_from_donors = 0
+    for result in grid:
+        frame = result.metrics_dataframe
+        starts = frame[frame["step"] == frame["start"] + 1]
+        for _, row in starts.iterrows():
+            if row["start_owner"] not in (None, result.trial_id) and row["start"] > 0:
+                resumed_from_donors += 1
+                assert row["start_value"] > 0  # the donor's state, not a fresh start
+    assert resumed_from_donors > 0, "no trial resumed from a copied checkpoint"
