@@ -189,3 +189,20 @@ def test_main_module_closures_and_lambdas_run_in_workers(tmp_path: Path) -> None
                           timeout=120, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("SCRIPT-OK") == 1  # the script ran once: workers did not re-run it
+
+
+def test_the_trial_api_outside_a_trial_says_where_it_belongs() -> None:
+    from tuner import TuneError, get_checkpoint, get_context
+
+    for call in (lambda: report({"loss": 1.0}), get_checkpoint, get_context):
+        with pytest.raises(TuneError, match=r"was called outside a trial: call it from a trainable"):
+            call()
+
+
+def test_report_takes_a_dict(tmp_path: Path) -> None:
+    def reports_a_float(config: dict[str, Any]) -> None:
+        report(0.5)  # type: ignore[arg-type]
+
+    grid = fit(tmp_path, reports_a_float)
+    assert grid[0].status == "ERROR"
+    assert "report() takes a dict of metrics, got float" in grid[0].error.traceback
