@@ -421,6 +421,13 @@ class TuneController:
         self.reporter.result(trial.trial_id, result)
         self.best.update(trial.trial_id, trial.config, result)
         self.searcher.on_trial_result(trial.trial_id, result)
+        if result.get("done") is True:
+            # The trainable said this is its last result; its end event follows, and the
+            # scheduler hears of it as a completion, not as a result it could pause. (A class
+            # trainable does not wait after it; a waiting function is let go.)
+            if self._synchronous and self.settings.kind is TrainableKind.FUNCTION:
+                self.executor.control(trial.trial_id, Control.CONTINUE)
+            return
         if self.stopper is not None and self.stopper(trial.trial_id, result):
             self._stop_trial(trial, completed=True)
         else:

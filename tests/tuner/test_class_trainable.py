@@ -171,3 +171,39 @@ def test_dict_checkpoints_round_trip(tmp_path: Path) -> None:
     grid = fit(DictState, tmp_path, scheduler=PauseOnce(), executor=InProcessExecutor(),
                rates=[1.0])
     assert grid[0].metrics["value"] == 4
+
+
+class PauseAtTwo(FIFOScheduler):
+    """Asks to pause every trial at iteration 2, even on a result that says done."""
+
+    pauses_trials = True
+
+    def on_trial_result(self, trial: TrialView, result: Mapping[str, Any]) -> Decision:
+        return Decision.PAUSE if result["training_iteration"] == 2 else Decision.CONTINUE
+
+
+class DoneAtTwo(Counter):
+    def step(self) -> dict[str, Any]:
+        result = super().step()
+        result["done"] = self.iteration + 1 >= 2
+        return result
+
+
+def test_a_result_that_says_done_ends_the_trial_even_if_a_pause_was_due(tmp_path: Path) -> None:
+    grid = fit(DoneAtTwo, tmp_path, scheduler=PauseAtTwo(), executor=InProcessExecutor())
+    assert [r.metrics["training_iteration"] for r in grid] == [2, 2]
+    assert {r.status for r in grid} == {"TERMINATED"}
+
+
+def test_a_waiting_function_that_reports_done_is_let_go(tmp_path: Path) -> None:
+    from tuner import report
+
+    def done_at_two(config: dict[str, Any]) -> None:
+        report({"value": 1.0})
+        report({"value": 2.0, "done": True})
+
+    grid = Tuner(done_at_two, param_space={"rate": grid_search([1.0])},
+                 tune_config=TuneConfig(metric="value", mode="max", scheduler=PauseAtTwo()),
+                 run_config=RunConfig(storage_path=str(tmp_path), name="f", verbose=0),
+                 executor=LocalExecutor(num_cpus=1)).fit()
+    assert grid[0].status == "TERMINATED" and grid[0].metrics["training_iteration"] == 2
