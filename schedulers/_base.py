@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from schedulers._frozen import thaw
 from schedulers._trial_view import TrialStatus, TrialView
 
 
@@ -25,11 +26,15 @@ class Exploit:
 
     Attributes:
         donor_trial_id: The trial whose latest checkpoint the paused trial resumes from.
-        new_config: The config the trial continues with.
+        new_config: The config the trial continues with, as plain dicts and lists (parts of a
+            view's read-only config put in it are copied, so the trial's config is its own).
     """
 
     donor_trial_id: str
     new_config: Mapping[str, Any]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "new_config", thaw(self.new_config))
 
 
 class TrialScheduler(abc.ABC):

@@ -11,6 +11,7 @@ import numpy as np
 
 from schedulers._base import Decision, Exploit, TrialScheduler
 from schedulers._checks import check_number, check_positive, jsonable, score_sign
+from schedulers._frozen import thaw
 from schedulers._pbt_explore import (
     Mutation,
     apply_custom_explore,
@@ -229,7 +230,8 @@ class PopulationBasedTraining(TrialScheduler):
         donor = upper[int(self._rng.integers(len(upper)))]
         if not self._checkpointed.get(donor, False):
             return False
-        donor_config = self._configs[donor]
+        # A plain copy of the donor's (read-only) config: explore and custom_explore_fn change it.
+        donor_config = thaw(self._configs[donor])
         new_config = apply_custom_explore(
             type(self).__name__,
             self._explore_config(trial_id, donor, donor_config),

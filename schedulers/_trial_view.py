@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from schedulers._frozen import FrozenDict
+
 
 class TrialStatus(enum.Enum):
     """Where a trial is in its life cycle.
@@ -28,7 +30,13 @@ class TrialStatus(enum.Enum):
 
 @dataclass(frozen=True)
 class TrialView:
-    """A snapshot of one trial, as schedulers see it.
+    """A snapshot of one trial, as schedulers see it: read-only at every depth.
+
+    `config` and `last_result` are `FrozenDict`s over the trial's own data (see
+    `schedulers._frozen`): dicts in every way but that nothing in them, nested dicts and lists
+    included, can be changed, so a scheduler cannot alter a trial behind the engine's back. To
+    build a new config from one (as PBT does), copy it: `copy.deepcopy(view.config)` gives
+    plain dicts and lists; hand it back in a decision (an `Exploit`).
 
     Attributes:
         trial_id: Unique id of the trial within its experiment.
@@ -36,6 +44,13 @@ class TrialView:
         status: The trial's status when the view was taken.
         last_result: The latest result the trial reported (empty before the first).
         has_checkpoint: Whether the trial has a persisted checkpoint to resume or copy from.
+
+    Example:
+        >>> view = TrialView("t0", {"lr": 0.1}, TrialStatus.RUNNING)
+        >>> view.config["lr"] = 1.0  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        TypeError: cannot set 'lr': a trial view's config and last_result are read-only; ...
     """
 
     trial_id: str
@@ -43,3 +58,11 @@ class TrialView:
     status: TrialStatus
     last_result: Mapping[str, Any] = field(default_factory=dict)
     has_checkpoint: bool = False
+
+    def __post_init__(self) -> None:
+        # A shallow copy of each top level (cheap: views are made per result); nested values
+        # are wrapped as they are read. Frozen views of frozen data share it.
+        for name in ("config", "last_result"):
+            value = getattr(self, name)
+            if not isinstance(value, FrozenDict):
+                object.__setattr__(self, name, FrozenDict(value))

@@ -5,7 +5,9 @@ worker and holding the trial's resources there. It starts a `tuner._worker` proc
 it back to a listener on the driver, so trial specs, controls and results travel over a plain
 socket (the same messages as `LocalExecutor`), with no Dask round trip per result. Slots are reused
 across trials: a new trial on an idle slot costs one message, no task submission and no
-unpickling of the trainable. Dask is used for placement, resources and worker life cycles only.
+unpickling of the trainable. A slot whose trial failed is retired (its worker process may be
+damaged), and so is every slot after its trial with `TuneConfig(reuse_actors=False)`: the next
+trial gets a new slot. Dask is used for placement, resources and worker life cycles only.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from tuner._dask_listener import SlotListener
 from tuner._dask_slot import ChildExited, ChildStarted, Role, SlotHello, run_slot
 from tuner._dask_storage import client_probe, storage_problem
 from tuner._executor import Executor
-from tuner._processes import describe_exit, drain
+from tuner._processes import PackedSpec, describe_exit, drain, pack_spec, worker_died
 from tuner._protocol import (
     Control,
     EndEvent,
@@ -44,7 +46,7 @@ from tuner._protocol import (
 )
 from tuner._storage import protocol_of
 from tuner._trainable import TrainableKind, trainable_name
-from tuner.exceptions import ConfigError, WorkerDiedError
+from tuner.exceptions import ConfigError
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -339,24 +341,24 @@ class DaskExecutor(Executor):
 
     def start_trial(self, spec: TrialSpec) -> None:
         self.check_storage(spec.filesystem, posixpath.dirname(spec.trial_path.rstrip("/")))
+        packed = pack_spec(dataclasses.replace(spec, trainable_key=self._key), "Dask workers")
         demand = dask_demand(spec.resources)
         slot = self._idle_slot(demand) or self._new_slot(demand)
-        spec = dataclasses.replace(spec, trainable_key=self._key)
         if self._key not in slot.registered:
             self._send(slot, Register(self._key, self._kind, self._blob, self._reuse))
             slot.registered.add(self._key)
         slot.trial_id, slot.stopping = spec.trial_id, None
         slot.started_at = self._clock.monotonic()
         self._by_trial[spec.trial_id] = slot
-        self._send(slot, spec)
+        self._send(slot, packed)
 
     def _send(self, slot: _Slot, message: Any) -> None:
         if not slot.connected:
             slot.outbox.append(message)
             return
         assert slot.data is not None
-        if isinstance(message, TrialSpec):
-            message = dataclasses.replace(message, gpu_ids=slot.gpu_ids)
+        if isinstance(message, PackedSpec):
+            message = message.with_gpu_ids(slot.gpu_ids)
         with contextlib.suppress(OSError):  # the slot died: wait() hears of it
             slot.data.send(message)
 
@@ -447,6 +449,10 @@ class DaskExecutor(Executor):
             events, ended = drain(slot.data, slot.trial_id)
             if ended:
                 self._release(slot)
+                # As in LocalExecutor: a failed trial may have damaged its process, and
+                # without reuse no process runs a second trial.
+                if isinstance(events[-1], ErrorEvent) or not self._reuse:
+                    self._retire(slot)
         except (EOFError, OSError):
             self._await_exit_code(slot)
             if slot.exit_code is not None:
@@ -531,8 +537,7 @@ class DaskExecutor(Executor):
         if stopping is not None:
             reason = EndReason.PAUSED if stopping is Control.PAUSE else EndReason.STOPPED
             return [EndEvent(trial_id, reason)]
-        message = f"trial {trial_id} failed: {why}"
-        return [ErrorEvent(trial_id, WorkerDiedError(message, trial_id=trial_id, traceback=message))]
+        return [worker_died(trial_id, why)]
 
     def _release(self, slot: _Slot) -> None:
         if slot.trial_id is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import queue
 import threading
@@ -88,6 +89,9 @@ class InProcessExecutor(Executor):
         return True
 
     def start_trial(self, spec: TrialSpec) -> None:
+        # The trial's own copy, as a worker process gets by unpickling: a trainable that
+        # changes its config (nested dicts included) must not change the trial's record of it.
+        spec = dataclasses.replace(spec, config=_own_containers(spec.config))
         channel = _QueueChannel(self._events)
         self._channels[spec.trial_id] = channel
         if self._kind is TrainableKind.FUNCTION:
@@ -128,3 +132,18 @@ class InProcessExecutor(Executor):
             channel.controls.put(Control.STOP)
         self._channels.clear()
         self._instances.clear()
+
+
+def _own_containers(value: Any) -> Any:
+    """`value` with its dicts, lists and tuples copied (at every depth), other objects shared.
+
+    Unlike `copy.deepcopy`, this works for configs that hold what cannot be copied (open files,
+    locks: what this executor exists to run).
+    """
+    if isinstance(value, Mapping):
+        return {key: _own_containers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_own_containers(item) for item in value]
+    if type(value) is tuple:
+        return tuple(_own_containers(item) for item in value)
+    return value

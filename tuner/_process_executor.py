@@ -1,4 +1,4 @@
-"""The default executor: trials run in reusable worker processes on this machine."""
+"""The default executor: trials run in worker processes on this machine, reused across trials."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import cloudpickle
 
 from tuner._clock import Clock, SystemClock
 from tuner._executor import Executor
-from tuner._processes import describe_exit, drain
+from tuner._processes import describe_exit, drain, pack_spec, worker_died
 from tuner._protocol import (
     Control,
     EndEvent,
@@ -32,10 +32,11 @@ from tuner._protocol import (
 )
 from tuner._resources import ResourcePool
 from tuner._trainable import TrainableKind, trainable_name
-from tuner.exceptions import ConfigError, WorkerDiedError
+from tuner.exceptions import ConfigError
 
 logger = logging.getLogger(__name__)
 
+_RETIRE_GRACE_S = 5.0  # how long a retired worker may take to exit before it is killed
 
 
 @dataclass
@@ -53,10 +54,13 @@ class LocalExecutor(Executor):
     """Runs each trial in a worker process of this machine, reusing workers across trials.
 
     Trials are isolated from the driver: a trial that crashes, leaks or calls `os._exit` takes
-    only its worker down (and its trial fails). Trainables are sent with cloudpickle, so
-    functions and classes defined in `__main__`, closures and lambdas work; workers are started
-    by importing `tuner._worker`, so a script without an `if __name__ == "__main__"` guard is
-    not re-run in them.
+    only its worker down (and its trial fails). A worker whose trial failed is retired, since
+    the failure may have left it damaged (a lowered resource limit, a half-initialised
+    library), and with `TuneConfig(reuse_actors=False)` every trial gets a fresh worker.
+    Trainables and trial configs are sent with cloudpickle, so functions, classes and objects
+    defined in `__main__`, closures and lambdas work; workers are started by importing
+    `tuner._worker`, so a script without an `if __name__ == "__main__"` guard is not re-run
+    in them.
 
     Args:
         num_cpus: CPUs trials may use in all (default: those this process may use).
@@ -76,6 +80,8 @@ class LocalExecutor(Executor):
         self._stop_grace_s = stop_grace_s
         self._workers: list[_Worker] = []
         self._by_trial: dict[str, _Worker] = {}
+        self._exiting: list[tuple[subprocess.Popen[bytes], float]] = []
+        """Retired workers not yet exited, with the time after which they are killed."""
         self._key = ""
         self._blob = b""
         self._kind = TrainableKind.FUNCTION
@@ -140,15 +146,16 @@ class LocalExecutor(Executor):
         return None
 
     def start_trial(self, spec: TrialSpec) -> None:
+        packed = pack_spec(dataclasses.replace(spec, trainable_key=self._key), "worker processes")
         gpu_ids = self._pool.acquire(spec.trial_id, dict(spec.resources))
-        spec = dataclasses.replace(spec, gpu_ids=gpu_ids, trainable_key=self._key)
+        packed = packed.with_gpu_ids(gpu_ids)
         while True:
             worker = self._idle_worker(gpu_ids) or self._spawn(gpu_ids)
             try:
                 if self._key not in worker.registered:
                     worker.conn.send(Register(self._key, self._kind, self._blob, self._reuse))
                     worker.registered.add(self._key)
-                worker.conn.send(spec)
+                worker.conn.send(packed)
                 break
             except OSError:  # the idle worker died meanwhile: discard it and use another
                 self._discard(worker)
@@ -179,6 +186,7 @@ class LocalExecutor(Executor):
         if events:
             return events
         deadlines = [w.stop_deadline for w in self._by_trial.values() if w.stopping is not None]
+        deadlines += [deadline for _, deadline in self._exiting]
         if deadlines:
             until = max(0.0, min(deadlines) - self._clock.monotonic())
             timeout = until if timeout is None else min(timeout, until)
@@ -186,6 +194,7 @@ class LocalExecutor(Executor):
         ready = wait([w.conn for w in self._workers], timeout)
         for worker in [w for w in self._workers if w.conn in ready]:
             events.extend(self._drain(worker))
+        self._reap()
         return events
 
     def _drain(self, worker: _Worker) -> list[Event]:
@@ -195,6 +204,11 @@ class LocalExecutor(Executor):
             return self._worker_died(worker)
         if ended:
             self._release(worker)
+            # A failed trial may have damaged its process (a lowered RLIMIT_AS, a wedged CUDA
+            # context, monkey-patched modules): the next trial gets a fresh one, as does every
+            # trial without reuse.
+            if isinstance(events[-1], ErrorEvent) or not self._reuse:
+                self._retire(worker)
         return events
 
     def _worker_died(self, worker: _Worker) -> list[Event]:
@@ -207,11 +221,8 @@ class LocalExecutor(Executor):
         if stopping is not None:
             reason = EndReason.PAUSED if stopping is Control.PAUSE else EndReason.STOPPED
             return [EndEvent(trial_id, reason)]
-        message = (
-            f"trial {trial_id} failed: its worker process (pid {worker.process.pid}) "
-            f"{describe_exit(code)}"
-        )
-        return [ErrorEvent(trial_id, WorkerDiedError(message, trial_id=trial_id, traceback=message))]
+        return [worker_died(trial_id, f"its worker process (pid {worker.process.pid}) "
+                                      f"{describe_exit(code)}")]
 
     def _enforce_deadlines(self) -> list[Event]:
         now = self._clock.monotonic()
@@ -243,15 +254,27 @@ class LocalExecutor(Executor):
         worker.process.wait()
 
     def _retire(self, worker: _Worker) -> None:
+        """Tell an idle worker to exit; it is reaped later (and killed if it takes too long)."""
         with contextlib.suppress(OSError):
             worker.conn.send(Shutdown())
-        self._workers.remove(worker)
+        if worker in self._workers:
+            self._workers.remove(worker)
         worker.conn.close()
-        try:
-            worker.process.wait(timeout=2.0)
-        except subprocess.TimeoutExpired:
-            worker.process.kill()
-            worker.process.wait()
+        self._exiting.append((worker.process, self._clock.monotonic() + _RETIRE_GRACE_S))
+
+    def _reap(self) -> None:
+        now = self._clock.monotonic()
+        exiting, self._exiting = self._exiting, []
+        for process, deadline in exiting:
+            if process.poll() is not None:
+                continue
+            if now >= deadline:
+                logger.warning("a retired worker process (pid %d) did not exit; killing it",
+                               process.pid)
+                process.kill()
+                process.wait()
+                continue
+            self._exiting.append((process, deadline))
 
     def shutdown(self) -> None:
         for worker in list(self._workers):
@@ -259,9 +282,12 @@ class LocalExecutor(Executor):
                 worker.process.kill()
                 self._release(worker)
                 self._discard(worker)
-        idle = list(self._workers)
-        for worker in idle:
-            with contextlib.suppress(OSError):
-                worker.conn.send(Shutdown())
-        for worker in idle:
+        for worker in list(self._workers):
             self._retire(worker)
+        exiting, self._exiting = self._exiting, []
+        for process, _ in exiting:
+            try:
+                process.wait(timeout=2.0)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

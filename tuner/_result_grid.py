@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from tuner._result import Result, flatten, numeric
+from tuner._result import Result, flatten, numeric, real_number
 from tuner.exceptions import ConfigError, TrialError
 
 if TYPE_CHECKING:
@@ -123,25 +124,6 @@ class ResultGrid:
     def num_terminated(self) -> int:
         return sum(r.status == "TERMINATED" for r in self._results)
 
-    def _score(self, result: Result, metric: str, mode: str, scope: str) -> float | None:
-        if scope == "last":
-            value = flatten(result.metrics).get(metric)
-            if metric in flatten(result.metrics) and value is not None and numeric(value) is None:
-                raise ConfigError(
-                    f"metric '{metric}' must be a number to rank trials, but trial "
-                    f"{result.trial_id} reported {value!r} ({type(value).__name__})"
-                )
-            return numeric(value)
-        history = result.metric_history(metric)
-        if not history:
-            return None
-        if scope == "all":
-            return min(history) if mode == "min" else max(history)
-        if scope == "avg":
-            return statistics.fmean(history)
-        window = 5 if scope == "last-5-avg" else 10
-        return statistics.fmean(history[-window:])
-
     def get_best_result(
         self,
         metric: str | None = None,
@@ -151,12 +133,25 @@ class ResultGrid:
     ) -> Result:
         """The trial whose `metric` is best in `mode`, judged by `scope`.
 
+        Each trial gets one score: its last value of `metric` ("last"), the mean of all its
+        values ("avg"), of its last 5 or 10 ("last-5-avg", "last-10-avg"), or its best value at
+        any iteration ("all"). Ties go to the trial created first.
+
         Args:
             metric: Result key to rank by (default: TuneConfig's metric).
             mode: "min" or "max" (default: TuneConfig's mode).
-            scope: "last" (last result), "avg" (mean of all results), "last-5-avg",
-                "last-10-avg", or "all" (best result at any iteration).
-            filter_nan_and_inf: Skip NaN and infinite values (always on: they cannot rank).
+            scope: "last", "avg", "last-5-avg", "last-10-avg" or "all", as above.
+            filter_nan_and_inf: Skip trials whose score is NaN or infinite (a diverged trial),
+                as Ray Tune does; for "all", the best of a trial's finite values is its score.
+                With False every score ranks: infinities as the numbers they are, NaN below
+                every number in either mode (best only if all scores are NaN).
+
+        Raises:
+            ConfigError: No metric or mode, a bad mode or scope, a `metric` that is not a
+                number, or no trial with a score to rank.
+
+        Example:
+            >>> grid.get_best_result("loss", "min", scope="all")  # doctest: +SKIP
         """
         metric = metric or self._metric
         mode = mode or self._mode
@@ -169,37 +164,49 @@ class ResultGrid:
             raise ConfigError(f"mode must be 'min' or 'max', got mode={mode!r}")
         if scope not in _SCOPES:
             raise ConfigError(f"scope must be one of {list(_SCOPES)}, got scope={scope!r}")
-        scored = [
-            (score, result)
-            for result in self._results
-            if (score := self._score(result, metric, mode, scope)) is not None
-        ]
+        scored: list[tuple[float, Result]] = []
+        diverged = 0
+        for result in self._results:
+            score = _score(result, metric, mode, scope, finite_only=filter_nan_and_inf)
+            if score is None:
+                continue
+            if filter_nan_and_inf and not math.isfinite(score):
+                diverged += 1
+                continue
+            scored.append((score, result))
         if not scored:
+            if diverged:
+                raise ConfigError(
+                    f"no trial has a finite '{metric}' to rank by (scope {scope!r}): "
+                    f"{diverged} trial(s) scored NaN or infinity; pass "
+                    "get_best_result(..., filter_nan_and_inf=False) to rank them anyway"
+                )
             keys = sorted(flatten(self._results[0].metrics)) if self._results else []
             raise ConfigError(
                 f"no trial reported a numeric '{metric}' (the first trial's keys: {keys}): "
                 "check the metric name"
             )
-        pick = min if mode == "min" else max
-        return pick(scored, key=lambda pair: pair[0])[1]
+        return min(scored, key=lambda pair: _rank(pair[0], mode))[1]
 
     def get_dataframe(
         self, filter_metric: str | None = None, filter_mode: str | None = None
     ) -> pd.DataFrame:
-        """One row per trial: its last result (or its best one for `filter_metric`) and config.
+        """One row per trial: its last result (or its best finite one for `filter_metric`) and config.
 
         Config values are in `config/<name>` columns; nested keys are joined with "/".
         """
         import pandas as pd
 
+        if filter_metric is not None and filter_mode not in ("min", "max"):
+            raise ConfigError(
+                f"filter_mode must be 'min' or 'max' with filter_metric, got {filter_mode!r}"
+            )
         rows = []
         for result in self._results:
             metrics = result.metrics
             if filter_metric is not None:
-                if filter_mode not in ("min", "max"):
-                    raise ConfigError(
-                        f"filter_mode must be 'min' or 'max' with filter_metric, got {filter_mode!r}"
-                    )
+                # NaN and infinite values are skipped, as by get_best_result: a trial's best
+                # row is its best finite one (its last row if it has none).
                 scored = [
                     (value, row)
                     for row in result._history()
@@ -215,3 +222,51 @@ class ResultGrid:
             row["logdir"] = result.path
             rows.append(row)
         return pd.DataFrame(rows)
+
+
+def _score(
+    result: Result, metric: str, mode: str, scope: str, *, finite_only: bool
+) -> float | None:
+    """`result`'s score for `scope` (maybe NaN or infinite), or None if it has no value at all.
+
+    With `finite_only`, scope "all" takes the best finite value: NaN has no place in an order,
+    and a trial that diverged late still had its best iteration.
+    """
+    if scope == "last":
+        flat = flatten(result.metrics)
+        value = flat.get(metric)
+        number = real_number(value)
+        if number is None and value is not None:
+            raise ConfigError(
+                f"metric '{metric}' must be a number to rank trials, but trial "
+                f"{result.trial_id} reported {value!r} ({type(value).__name__})"
+            )
+        return number
+    history = [
+        number
+        for row in result._history()
+        if (number := real_number(flatten(row).get(metric))) is not None
+    ]
+    if not history:
+        return None
+    if scope == "all":
+        ranked = [v for v in history if (math.isfinite(v) if finite_only else not math.isnan(v))]
+        if not ranked:
+            return math.nan
+        return min(ranked) if mode == "min" else max(ranked)
+    window = {"avg": len(history), "last-5-avg": 5, "last-10-avg": 10}[scope]
+    return _mean(history[-window:])
+
+
+def _mean(values: list[float]) -> float:
+    try:
+        return statistics.fmean(values)
+    except ValueError:  # both infinities: fsum refuses "-inf + inf"
+        return math.nan
+
+
+def _rank(score: float, mode: str) -> tuple[bool, float]:
+    """Sort key, best first: NaN after every number, infinities where they belong."""
+    if math.isnan(score):
+        return (True, 0.0)
+    return (False, score if mode == "min" else -score)

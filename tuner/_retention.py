@@ -4,19 +4,51 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from tuner._config import CheckpointConfig
 from tuner._result import flatten, numeric
 from tuner._storage import remove_directory
 from tuner._trial import CheckpointRecord, Trial
-from tuner.exceptions import ConfigError
 
 if TYPE_CHECKING:
     import fsspec
 
 logger = logging.getLogger(__name__)
+
+
+def checkpoint_score(metrics: Mapping[str, Any], attribute: str) -> float | None:
+    """A checkpoint's score: `attribute` of the result it came with, if that is a finite number."""
+    return numeric(flatten(metrics).get(attribute))
+
+
+def best_first(
+    records: Sequence[CheckpointRecord], attribute: str | None, order: str
+) -> list[CheckpointRecord]:
+    """`records` (oldest first, as a trial keeps them) ranked best first.
+
+    With a score attribute: by score in `order`, then those without a score (the attribute
+    missing, not a number, NaN or infinite), newest first; ties go to the newer. Without one:
+    newest first. `Result.best_checkpoints` lists them so, and retention deletes from the end.
+
+    Example:
+        >>> records = [CheckpointRecord(i, f"c{i}", m) for i, m in
+        ...            enumerate([{"acc": 0.5}, {}, {"acc": 0.9}, {"acc": 0.5}])]
+        >>> [r.index for r in best_first(records, "acc", "max")]
+        [2, 3, 0, 1]
+    """
+    newest_first = list(reversed(records))
+    if attribute is None:
+        return newest_first
+    scored = [
+        (score, record)
+        for record in newest_first
+        if (score := checkpoint_score(record.metrics, attribute)) is not None
+    ]
+    scored.sort(key=lambda pair: pair[0], reverse=order == "max")  # stable: newer first on ties
+    unscored = [r for r in newest_first if checkpoint_score(r.metrics, attribute) is None]
+    return [record for _, record in scored] + unscored
 
 
 def choose_evictions(
@@ -26,36 +58,38 @@ def choose_evictions(
 ) -> list[CheckpointRecord]:
     """The checkpoints of `trial` to delete so that at most `num_to_keep` remain.
 
-    The lowest-scoring go first (by `checkpoint_score_attribute` and order), or the oldest
-    without a score attribute. Never chosen: the trial's newest checkpoint (it may resume from
-    it), and any checkpoint `protected` says another trial still needs.
+    The worst go first as `best_first` ranks them: without a score attribute the oldest, with
+    one those without a score (oldest first), then the lowest-scoring. Never chosen: the
+    trial's newest checkpoint (it may resume from it), and any checkpoint `protected` says
+    another trial still needs.
     """
     keep = config.num_to_keep
     if keep is None or len(trial.checkpoints) <= keep:
         return []
-    *older, _newest = trial.checkpoints
-    candidates = [record for record in older if not protected(record)]
+    newest = trial.checkpoints[-1]
+    ranked = best_first(
+        trial.checkpoints, config.checkpoint_score_attribute, config.checkpoint_score_order
+    )
+    worst_first = [r for r in reversed(ranked) if r is not newest and not protected(r)]
+    return worst_first[: len(trial.checkpoints) - keep]
+
+
+def unscored_warning(trial: Trial, record: CheckpointRecord, config: CheckpointConfig) -> str | None:
+    """What to tell the user when `record` has no score by the configured attribute, or None."""
     attribute = config.checkpoint_score_attribute
-    if attribute is not None:
-        sign = 1.0 if config.checkpoint_score_order == "max" else -1.0
-        candidates.sort(key=lambda record: sign * _score(trial, record, attribute))
-    # Oldest first without a score; worst first with one (a stable sort keeps age as tie-break).
-    excess = len(trial.checkpoints) - keep
-    return candidates[:excess]
-
-
-def _score(trial: Trial, record: CheckpointRecord, attribute: str) -> float:
+    if attribute is None or checkpoint_score(record.metrics, attribute) is not None:
+        return None
     metrics = flatten(record.metrics)
-    value = numeric(metrics.get(attribute))
-    if value is None:
-        shown = sorted(k for k in metrics if k not in ("pid", "hostname"))
-        raise ConfigError(
-            f"checkpoint_score_attribute '{attribute}' is not a number in the result reported "
-            f"with checkpoint {record.index} of trial {trial.trial_id} (its keys: {shown}, value: "
-            f"{metrics.get(attribute)!r}): report it with every checkpoint or change "
-            "CheckpointConfig(checkpoint_score_attribute=...)"
-        )
-    return value
+    value = f"value {metrics[attribute]!r}" if attribute in metrics else "not reported"
+    shown = sorted(k for k in metrics if k not in ("pid", "hostname", "date", "timestamp"))
+    what = "deleted first" if config.num_to_keep is not None else "listed last"
+    return (
+        f"checkpoint_score_attribute '{attribute}' is not a finite number in the result reported "
+        f"with checkpoint {record.index} of trial {trial.trial_id} ({value}; the result's keys: "
+        f"{shown}): checkpoints without a score rank after every scored one ({what}, newest "
+        f"first in Result.best_checkpoints). Report '{attribute}' with every checkpoint, or "
+        "change CheckpointConfig(checkpoint_score_attribute=...). (Said once per experiment.)"
+    )
 
 
 class CheckpointJanitor:

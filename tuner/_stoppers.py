@@ -16,6 +16,7 @@ from __future__ import annotations
 import abc
 import bisect
 import datetime
+import inspect
 import math
 import statistics
 import time
@@ -368,6 +369,7 @@ class FunctionStopper(Stopper):
                 f"FunctionStopper takes a callable (trial_id, result) -> bool, got "
                 f"{type(fn).__name__} {fn!r}"
             )
+        _check_arity(fn)
         self._fn = fn
 
     def __call__(self, trial_id: str, result: Mapping[str, Any]) -> bool:
@@ -375,6 +377,23 @@ class FunctionStopper(Stopper):
 
     def stop_all(self) -> bool:
         return False
+
+
+def _check_arity(fn: Callable[..., Any]) -> None:
+    """Raise ConfigError now if `fn` cannot be called as `fn(trial_id, result)`."""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return  # a builtin or extension callable without a signature: trust it
+    try:
+        signature.bind("trial_id", {})
+    except TypeError as exc:
+        name = getattr(fn, "__qualname__", None) or type(fn).__name__
+        raise ConfigError(
+            f"a stop function must have the form (trial_id, result) -> bool, but "
+            f"{name}{signature} cannot be called with (trial_id, result) ({exc}): give it both "
+            "parameters, e.g. def stop(trial_id, result): return result['loss'] < 0.1"
+        ) from exc
 
 
 class DictStopper(Stopper):
@@ -445,6 +464,30 @@ def make_stopper(
     )
 
 
+def may_end_experiment(stopper: Stopper | None) -> bool:
+    """Whether `stopper` can end the whole experiment (its `stop_all` may return True).
+
+    The built-in per-trial stoppers (`MaximumIterationStopper`, `TrialPlateauStopper`,
+    `FunctionStopper`, `DictStopper`) never do unless a subclass overrides `stop_all`; any
+    other Stopper may, and a `CombinedStopper` may if one of its stoppers may.
+
+    Example:
+        >>> may_end_experiment(TimeoutStopper(60)), may_end_experiment(make_stopper({"x": 1}))
+        (True, False)
+    """
+    if stopper is None:
+        return False
+    if isinstance(stopper, CombinedStopper):
+        return any(may_end_experiment(s) for s in stopper._stoppers)
+    return type(stopper).stop_all not in _PER_TRIAL_STOP_ALL
+
+
+_PER_TRIAL_STOP_ALL = frozenset(
+    cls.stop_all
+    for cls in (MaximumIterationStopper, TrialPlateauStopper, FunctionStopper, DictStopper)
+)
+
+
 __all__ = [
     "CombinedStopper",
     "DictStopper",
@@ -455,4 +498,5 @@ __all__ = [
     "TimeoutStopper",
     "TrialPlateauStopper",
     "make_stopper",
+    "may_end_experiment",
 ]

@@ -1,7 +1,8 @@
 """A worker process: runs the trials the driver sends it, one at a time, until told to exit.
 
 Started by the process executor as `python -c "from tuner._worker import main; main()" FD`, where FD is its end of a socket
-pair to the driver. It is reused across trials, so a new trial pays no interpreter start-up.
+pair to the driver. It is reused across trials, so a new trial pays no interpreter start-up
+(unless `reuse_actors=False`, or its last trial failed: then the driver retires it).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Any
 import cloudpickle
 
 from tuner._clock import SystemClock
-from tuner._protocol import Control, Event, Register, Shutdown, TrialSpec
+from tuner._processes import PackedSpec
+from tuner._protocol import Control, Event, Register, Shutdown
 from tuner._runner import InstancePool, error_event, run_class, run_function
 from tuner._trainable import TrainableKind
 
@@ -65,20 +67,25 @@ def serve(conn: Connection) -> None:
             message = conn.recv()
             if isinstance(message, Register):
                 blobs[message.key] = message
-            elif isinstance(message, TrialSpec):
-                if message.trainable_key not in trainables:
-                    reg = blobs[message.trainable_key]
+            elif isinstance(message, PackedSpec):
+                try:
+                    spec = message.unpack()
+                except Exception as exc:  # noqa: BLE001 - reported as the trial's failure
+                    channel.send(error_event(message.spec, exc, "could not load its config"))
+                    continue
+                if spec.trainable_key not in trainables:
+                    reg = blobs[spec.trainable_key]
                     try:
                         loaded = cloudpickle.loads(reg.blob)
                     except Exception as exc:  # noqa: BLE001 - reported as the trial's failure
-                        channel.send(error_event(message, exc, "could not load the trainable"))
+                        channel.send(error_event(spec, exc, "could not load the trainable"))
                         continue
                     trainables[reg.key] = (reg.kind, loaded, reg.reuse)
-                kind, trainable, reuse = trainables[message.trainable_key]
+                kind, trainable, reuse = trainables[spec.trainable_key]
                 if kind is TrainableKind.FUNCTION:
-                    run_function(message, trainable, channel, clock, process_wide=True)
+                    run_function(spec, trainable, channel, clock, process_wide=True)
                 else:
-                    run_class(message, trainable, channel, clock, pool, reuse=reuse,
+                    run_class(spec, trainable, channel, clock, pool, reuse=reuse,
                               process_wide=True)
             elif isinstance(message, Shutdown):
                 break
