@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -17,8 +17,9 @@ from schedulers import TrialStatus
 from tuner._checkpoint import Checkpoint
 from tuner._experiment_state import SLOTS, has_state, load_state, trial_from_json
 from tuner._result import Result, flatten, numeric
+from tuner._retention import best_first
 from tuner._storage import is_local, join, protocol_of, resolve_storage
-from tuner.exceptions import ConfigError, TrialError
+from tuner.exceptions import ConfigError, RestoreError, TrialError, WorkerDiedError
 
 if TYPE_CHECKING:
     import fsspec
@@ -117,9 +118,17 @@ def open_experiment(
 
 
 def find_experiments(
-    url: str | os.PathLike[str], storage_filesystem: fsspec.AbstractFileSystem | None = None
+    url: str | os.PathLike[str],
+    storage_filesystem: fsspec.AbstractFileSystem | None = None,
+    *,
+    on_unreadable: Callable[[str, RestoreError], None] | None = None,
 ) -> list[SavedExperiment]:
-    """The experiments at `url`: the directory itself if it is one, else its subdirectories that are."""
+    """The experiments at `url`: the directory itself if it is one, else its subdirectories that are.
+
+    Args:
+        on_unreadable: Called with the URL and the error of each subdirectory whose state cannot
+            be read; that experiment is then left out instead of failing the whole listing.
+    """
     fs, root = resolve_storage(url, storage_filesystem)
     if has_state(fs, root):
         return [SavedExperiment(user_url(fs, root), fs, root, load_state(fs, root))]
@@ -131,7 +140,14 @@ def find_experiments(
             continue
         path = str(entry["name"]).rstrip("/")
         if any(fs.exists(join(path, slot)) for slot in SLOTS):
-            found.append(SavedExperiment(user_url(fs, path), fs, path, load_state(fs, path)))
+            try:
+                state = load_state(fs, path)
+            except RestoreError as exc:
+                if on_unreadable is None:
+                    raise
+                on_unreadable(user_url(fs, path), exc)
+                continue
+            found.append(SavedExperiment(user_url(fs, path), fs, path, state))
     return found
 
 
@@ -143,27 +159,27 @@ def result_from_trial(
     if trial.error is not None and trial.status is TrialStatus.ERROR:
         text = trial.error.strip()
         last_line = text.splitlines()[-1] if text else "failed"
-        error = TrialError(
-            f"trial {trial.trial_id} failed: {last_line}",
-            trial_id=trial.trial_id,
-            traceback=trial.error,
-        )
-    checkpoints = [(Checkpoint(c.path, fs), c.metrics) for c in trial.checkpoints]
-    attribute = checkpoint_config.get("checkpoint_score_attribute")
-    if attribute is not None:
-        reverse = checkpoint_config.get("checkpoint_score_order", "max") == "max"
-        scored = [p for p in checkpoints if numeric(flatten(p[1]).get(attribute)) is not None]
-        best = sorted(scored, key=lambda p: numeric(flatten(p[1])[attribute]) or 0.0,
-                      reverse=reverse)
-    else:
-        best = list(reversed(checkpoints))
+        prefix = f"trial {trial.trial_id} "
+        # The error text is a traceback ("...\nValueError: boom") or the cause of a worker's
+        # death ("WorkerDiedError: its worker process ..."); states saved by older versions
+        # may hold a whole message already: it is not prefixed twice.
+        message = last_line if last_line.startswith(prefix) else f"{prefix}failed: {last_line}"
+        kind = WorkerDiedError if last_line.startswith("WorkerDiedError:") else TrialError
+        error = kind(message, trial_id=trial.trial_id, traceback=trial.error)
+    ranked = best_first(
+        trial.checkpoints,
+        checkpoint_config.get("checkpoint_score_attribute"),
+        checkpoint_config.get("checkpoint_score_order", "max"),
+    )
+    best = [(Checkpoint(c.path, fs), c.metrics) for c in ranked]
+    latest = trial.latest_checkpoint
     return Result(
         metrics=dict(trial.last_result),
         config=dict(trial.config),
         path=trial.path,
         filesystem=fs,
         error=error,
-        checkpoint=checkpoints[-1][0] if checkpoints else None,
+        checkpoint=Checkpoint(latest.path, fs) if latest is not None else None,
         best_checkpoints=best,
         trial_id=trial.trial_id,
         status=trial.status.value,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from schedulers import TrialStatus
 from tuner._config import CheckpointConfig
 from tuner._protocol import CheckpointRef
-from tuner._retention import CheckpointJanitor, choose_evictions
+from tuner._retention import CheckpointJanitor, choose_evictions, unscored_warning
 from tuner._storage import checkpoint_dir_name, copy_checkpoint, is_complete, is_local, join
 from tuner._trial import CheckpointRecord, Trial, TrialTable
 
@@ -39,14 +39,31 @@ class CheckpointBook:
         self._copier: concurrent.futures.ThreadPoolExecutor | None = None
         self._copying: dict[str, tuple[str, concurrent.futures.Future[None]]] = {}
         """Destination path -> (source path, the copy under way)."""
+        self._warned_unscored = False
 
     def record(self, trial: Trial, ref: CheckpointRef, metrics: dict[str, Any]) -> None:
-        """A checkpoint `trial` persisted, reported with `metrics`."""
-        trial.checkpoints.append(CheckpointRecord(ref.index, ref.path, metrics))
+        """A checkpoint `trial` persisted, reported with `metrics` (its latest result)."""
+        trial.checkpoints.append(
+            CheckpointRecord(ref.index, ref.path, metrics, num_results=trial.num_results)
+        )
+        if not self._warned_unscored:
+            warning = unscored_warning(trial, trial.checkpoints[-1], self._config)
+            if warning is not None:
+                logger.warning(warning)
+                self._warned_unscored = True
         trial.next_checkpoint_index = max(trial.next_checkpoint_index, ref.index + 1)
         for record in choose_evictions(trial, self._config, self._needed):
             trial.checkpoints.remove(record)
             self._janitor.delete(record.path)
+        trial.touch()
+
+    def discard(self, trial: Trial, ref: CheckpointRef) -> None:
+        """Delete a checkpoint that came with a result the trial's history does not hold.
+
+        A trial told to stop may still send what it had under way: its results are dropped, so
+        a checkpoint of theirs would be newer than any result on record.
+        """
+        self._janitor.delete(ref.path)
 
     def _needed(self, record: CheckpointRecord) -> bool:
         if any(source == record.path for source, _ in self._copying.values()):
@@ -68,6 +85,7 @@ class CheckpointBook:
             )
             if record in trial.checkpoints:
                 trial.checkpoints.remove(record)
+                trial.touch()
             record = fallback
         trial.restore_from = record
         return record
@@ -87,7 +105,10 @@ class CheckpointBook:
                 )
             future = self._copier.submit(copy_checkpoint, self._fs, record.path, dest)
             self._copying[dest] = (record.path, future)
-        copied = CheckpointRecord(into.next_checkpoint_index, dest, dict(record.metrics))
+        # The recipient goes on from here: its own results so far stay, none are written twice.
+        copied = CheckpointRecord(
+            into.next_checkpoint_index, dest, dict(record.metrics), num_results=into.num_results
+        )
         into.checkpoints.append(copied)
         into.next_checkpoint_index += 1
         return copied

@@ -93,7 +93,14 @@ def _open(url: str) -> SavedExperiment:
 
 # ---------------------------------------------------------------------------- commands
 def cmd_ls(args: argparse.Namespace, out: TextIO) -> int:
-    experiments = find_experiments(args.storage)
+    unreadable: list[tuple[str, RestoreError]] = []
+    experiments = find_experiments(
+        args.storage, on_unreadable=lambda url, error: unreadable.append((url, error))
+    )
+    if not experiments and unreadable:
+        raise unreadable[0][1]  # nothing else to list: that one is the answer
+    for url, error in unreadable:
+        sys.stderr.write(f"tuner: skipping {url}: {error}\n")
     if not experiments:
         raise ConfigError(
             f"no experiments found at {args.storage}: it is neither an experiment directory nor "

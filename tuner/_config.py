@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from tuner._names import check_name
 from tuner.exceptions import ConfigError
 
 if TYPE_CHECKING:
@@ -16,6 +18,11 @@ if TYPE_CHECKING:
     from searchers import Searcher
     from tuner._callback import Callback
     from tuner._stoppers import Stopper
+
+
+def _is_int(value: Any) -> bool:
+    """Whether `value` is an integer (numpy's too), but not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _check_mode(mode: str | None, where: str) -> None:
@@ -32,11 +39,17 @@ class TuneConfig:
         mode: "min" or "max"; given together with `metric`.
         search_alg: A `searchers.Searcher`; random/grid search (`BasicVariantGenerator`) if None.
         scheduler: A `schedulers.TrialScheduler`; `FIFOScheduler` if None.
-        num_samples: How often the search space is sampled (grids repeat this often); -1 samples
-            until a stop criterion or the time budget ends the experiment.
+        num_samples: How often the search space is sampled (grids repeat this often). -1 samples
+            without end, so something else must end the experiment: `time_budget_s`, a
+            `RunConfig(stop=...)` Stopper that can end it all (`TimeoutStopper`,
+            `ExperimentPlateauStopper`, or one of your own whose `stop_all()` may return True),
+            or a search algorithm of your own that returns `FINISHED`; `Tuner.fit()` raises
+            `ConfigError` when none does (per-trial stop criteria do not end the sampling).
         max_concurrent_trials: Upper bound on trials running at once (resources also bound it).
         time_budget_s: Wall-clock seconds after which the experiment stops.
-        reuse_actors: Reuse worker processes (and class trainables via `reset_config`) across trials.
+        reuse_actors: Reuse worker processes (and class trainables via `reset_config`) across
+            trials; False gives every trial a fresh process. A process whose trial failed is
+            never reused.
         seed: Makes the sampled configurations reproducible.
         trial_name_creator: Optional `f(trial_id, config) -> str` for trial names.
 
@@ -63,20 +76,44 @@ class TuneConfig:
                 "TuneConfig needs metric and mode together, got "
                 f"metric={self.metric!r}, mode={self.mode!r}: set both or neither"
             )
-        if isinstance(self.num_samples, bool) or not isinstance(self.num_samples, int):
-            raise ConfigError(f"num_samples must be an int, got {self.num_samples!r}")
+        if not _is_int(self.num_samples):
+            raise ConfigError(
+                f"num_samples must be an int, got num_samples={self.num_samples!r} "
+                f"({type(self.num_samples).__name__})"
+            )
         if self.num_samples < 1 and self.num_samples != -1:
             raise ConfigError(
                 f"num_samples must be >= 1 (or -1 to sample until a stop criterion or the time "
                 f"budget ends the experiment), got num_samples={self.num_samples}"
             )
+        if self.max_concurrent_trials is not None and not _is_int(self.max_concurrent_trials):
+            raise ConfigError(
+                "max_concurrent_trials must be an int or None (no limit beyond resources), got "
+                f"max_concurrent_trials={self.max_concurrent_trials!r} "
+                f"({type(self.max_concurrent_trials).__name__})"
+            )
+        # numpy integers are fine but stored as ints: settings are saved as JSON.
+        object.__setattr__(self, "num_samples", int(self.num_samples))
+        if self.max_concurrent_trials is not None:
+            object.__setattr__(self, "max_concurrent_trials", int(self.max_concurrent_trials))
         if self.max_concurrent_trials is not None and self.max_concurrent_trials < 1:
             raise ConfigError(
                 "max_concurrent_trials must be >= 1 or None (no limit beyond resources), got "
                 f"max_concurrent_trials={self.max_concurrent_trials}"
             )
-        if self.time_budget_s is not None and self.time_budget_s <= 0:
-            raise ConfigError(f"time_budget_s must be > 0, got time_budget_s={self.time_budget_s}")
+        budget = self.time_budget_s
+        if budget is not None and (
+            isinstance(budget, bool) or not isinstance(budget, numbers.Real) or not budget > 0
+        ):
+            raise ConfigError(
+                f"time_budget_s must be a number of seconds > 0 or None, got time_budget_s="
+                f"{budget!r} ({type(budget).__name__})"
+            )
+        if not isinstance(self.reuse_actors, bool):
+            raise ConfigError(
+                f"reuse_actors must be True or False, got reuse_actors={self.reuse_actors!r} "
+                f"({type(self.reuse_actors).__name__})"
+            )
 
 
 @dataclass(frozen=True)
@@ -164,10 +201,9 @@ class RunConfig:
     def __post_init__(self) -> None:
         if self.verbose not in (0, 1, 2, 3):
             raise ConfigError(f"verbose must be 0, 1, 2 or 3, got verbose={self.verbose!r}")
-        if self.name is not None and (not self.name or "/" in self.name or self.name in (".", "..")):
-            raise ConfigError(
-                f"RunConfig(name) must be a non-empty directory name without '/', got {self.name!r}"
-            )
+        if self.name is not None:
+            check_name(self.name, what="RunConfig(name)",
+                       fix="pass a name of at most 255 bytes (UTF-8) without '/', '\\' or NUL")
         period = self.experiment_checkpoint_period_s
         if period != "auto" and (not isinstance(period, int | float) or period <= 0):
             raise ConfigError(

@@ -16,6 +16,8 @@ from tuner._checkpoint_book import CheckpointBook
 from tuner._clock import Clock
 from tuner._config import CheckpointConfig, FailureConfig
 from tuner._executor import Executor
+from tuner._names import check_name
+from tuner._output_rewind import KeepPoint, rewind_trial_outputs
 from tuner._progress import BestTracker, StatusReporter
 from tuner._protocol import (
     Control,
@@ -33,11 +35,19 @@ from tuner._trial import (
     PENDING,
     RUNNING,
     TERMINATED,
+    CheckpointRecord,
     StatusChange,
     Trial,
     TrialTable,
 )
-from tuner.exceptions import ConfigError, TrialError
+from tuner.exceptions import (
+    ComponentError,
+    ConfigError,
+    SchedulerError,
+    SearcherError,
+    TrialError,
+    TuneError,
+)
 
 if TYPE_CHECKING:
     import fsspec
@@ -139,6 +149,9 @@ class TuneController:
         self.executor.check_resources(self.settings.resources)
         self._running = True
         try:
+            # Tasks due at once run before any trial starts: the first state save among them,
+            # so that even a crash before the first result leaves an experiment to restore.
+            self._run_periodic()
             while self._stop_reason is None:
                 self._fill_slots()
                 if self._is_finished():
@@ -156,13 +169,36 @@ class TuneController:
             self.executor.shutdown()
             self.checkpoints.close()
             raise
-        except BaseException:
+        except BaseException as exc:
             # An error in the loop itself: pause what runs, so that a restore resumes it.
             self._wind_down(pause=True)
+            wrapped = self._component_error(exc)
+            if wrapped is not None:
+                raise wrapped from exc
             raise
         self._wind_down(pause=self._stop_reason == "interrupted")
         self._running = False
         self.reporter.final(self.elapsed(), self.counts(), self.best, self.settings.path)
+
+    def _component_error(self, exc: BaseException) -> ComponentError | None:
+        """`exc` as a SchedulerError/SearcherError naming the component, if one raised it.
+
+        The loop calls its scheduler and searcher in a dozen places; rather than wrap each
+        call, the traceback tells whose method the error came out of (the outermost frame of
+        a method of theirs).
+        """
+        if isinstance(exc, TuneError) or not isinstance(exc, Exception):
+            return None
+        kinds = ((self.scheduler, SchedulerError), (self.searcher, SearcherError))
+        tb = exc.__traceback__
+        while tb is not None:
+            owner = tb.tb_frame.f_locals.get("self")
+            for component, error in kinds:
+                if owner is component:
+                    method = f"{type(component).__name__}.{tb.tb_frame.f_code.co_name}"
+                    return error(f"{method} failed: {type(exc).__name__}: {exc}")
+            tb = tb.tb_next
+        return None
 
     @property
     def is_running(self) -> bool:
@@ -290,14 +326,14 @@ class TuneController:
         creator = self.settings.trial_name_creator
         name = f"{self.settings.trainable_name}_{trial_id}"
         if creator is not None:
-            custom = str(creator(trial_id, suggestion))
-            if not custom or "/" in custom or custom in (".", ".."):
-                raise ConfigError(
-                    f"trial_name_creator must return a directory name without '/', got "
-                    f"{custom!r} for trial {trial_id}"
-                )
+            fix = "return at most 255 bytes (UTF-8) without '/', '\\' or NUL bytes"
+            custom = check_name(str(creator(trial_id, suggestion)), fix=fix,
+                                what=f"the trial_name_creator's name for trial {trial_id}")
             # Names are directories: two trials must never share one.
-            name = custom if custom not in self._names else f"{custom}_{trial_id}"
+            if custom in self._names:
+                custom = check_name(f"{custom}_{trial_id}", fix=f"{fix}, and one per trial",
+                                    what=f"the name for trial {trial_id}, taken so made unique")
+            name = custom
         self._names.add(name)
         trial = Trial(
             trial_id=trial_id,
@@ -371,12 +407,27 @@ class TuneController:
             experiment_name=self.settings.name,
             synchronous=self._synchronous,
         )
+        self._rewind_outputs(trial, restore)
         trial.transition(RUNNING, self.clock.time())
         os.makedirs(self.local_dir(trial), exist_ok=True)
         info = self.info(trial)
         for callback in self.callbacks:
             callback.on_trial_start(info)
         self.executor.start_trial(spec)
+
+    def _rewind_outputs(self, trial: Trial, restore: CheckpointRecord | None) -> None:
+        """Cut the trial's output files back to the result it resumes from (see
+        `tuner._output_rewind`): every result it reports again is then written once."""
+        keep = KeepPoint(
+            results=0 if restore is None else restore.num_results,
+            iteration=0 if restore is None else int(restore.metrics.get("training_iteration", 0)),
+        )
+        if not trial.outputs_unknown and keep.results is not None and (
+            trial.num_results <= keep.results
+        ):
+            return  # the usual case: nothing was written after the resume point
+        trial.num_results = rewind_trial_outputs(self.local_dir(trial), keep)
+        trial.outputs_unknown = False
 
     # ----------------------------------------------------------------- events
     def _handle(self, event: Event) -> None:
@@ -413,6 +464,7 @@ class TuneController:
         result = event.metrics
         self._check_metric(result)
         trial.last_result = result
+        trial.num_results += 1
         if event.checkpoint is not None:
             self.checkpoints.record(trial, event.checkpoint, result)
         info = self.info(trial)
@@ -431,7 +483,8 @@ class TuneController:
         if self.stopper is not None and self.stopper(trial.trial_id, result):
             self._stop_trial(trial, completed=True)
         else:
-            decision = self.scheduler.on_trial_result(trial.view(), result)
+            view = trial.view()
+            decision = self.scheduler.on_trial_result(view, view.last_result)
             self._act(trial, decision)
         self._after_scheduler()
 
@@ -454,16 +507,20 @@ class TuneController:
 
         A paused trial resumes from its latest checkpoint, which may be this result's: the
         result is recorded (without asking the scheduler again) so history and state agree.
-        A stopped trial's late results are dropped, but a checkpoint it persisted is kept
-        track of, so that nothing on storage is orphaned.
+        A stopped trial's late results are dropped, and so is a checkpoint one carries (deleted
+        from storage): a trial's latest checkpoint always belongs to a result it holds.
         """
-        if trial.status is PAUSED:
-            trial.last_result = event.metrics
-            info = self.info(trial)
-            for callback in self.callbacks:
-                callback.on_trial_result(info, event.metrics)
+        if trial.status is not PAUSED:
+            if event.checkpoint is not None:
+                self.checkpoints.discard(trial, event.checkpoint)
+            return
+        trial.last_result = event.metrics
+        trial.num_results += 1
         if event.checkpoint is not None:
             self.checkpoints.record(trial, event.checkpoint, event.metrics)
+        info = self.info(trial)
+        for callback in self.callbacks:
+            callback.on_trial_result(info, event.metrics)
 
     def _act(self, trial: Trial, decision: Decision) -> None:
         if decision is Decision.CONTINUE:

@@ -16,7 +16,6 @@ save duration)); `TUNE_GLOBAL_CHECKPOINT_S` (seconds or "auto") overrides it, th
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import os
@@ -24,9 +23,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-import cloudpickle
-
 from schedulers import TrialStatus
+from tuner._state_schema import NOT_JSON, OLD_PICKLED, TUPLE, not_json_repr, state_problem
 from tuner._storage import atomic_write_bytes, join, read_bytes
 from tuner._trial import CheckpointRecord, StatusChange, Trial
 from tuner.exceptions import ConfigError, RestoreError
@@ -40,7 +38,8 @@ FORMAT = "tuner-experiment-state"
 FORMAT_VERSION = 1
 SLOTS = ("experiment_state-a.json", "experiment_state-b.json")
 MIN_PERIOD_S = 5.0
-_PICKLED = "__pickled__"
+MIN_END_SPACING_S = 1.0
+"""Saves made because trials ended are at least this far apart."""
 
 
 def checkpoint_period_setting(run_config_value: float | str) -> float | None:
@@ -61,33 +60,70 @@ def checkpoint_period_setting(run_config_value: float | str) -> float | None:
 
 
 # ---------------------------------------------------------------------------- values
-_warned_pickle = False
+_warned_not_json = False
 
 
-def encode_value(value: Any) -> Any:
-    """`value` as JSON data; what JSON cannot carry is cloudpickled, base64, and marked."""
-    global _warned_pickle
+def encode_value(value: Any, *, warn: bool = True) -> Any:
+    """`value` as JSON data; numpy numbers as numbers, what JSON cannot carry as its repr.
+
+    Nothing is pickled: the state stays data that no reader runs. A value JSON cannot carry (an
+    object, a tuple, a dict with non-str keys) is stored as `{NOT_JSON: repr(value)}`; a restore
+    takes it back from the `param_space` passed to `Tuner.restore` (see `tuner._restore`).
+    """
+    global _warned_not_json
     if value is None or isinstance(value, bool | int | float | str):
         return value
-    if isinstance(value, Mapping) and all(isinstance(k, str) for k in value):
-        return {k: encode_value(v) for k, v in value.items()}
+    if (
+        isinstance(value, Mapping)
+        and all(isinstance(k, str) for k in value)
+        and NOT_JSON not in value  # a dict that would read as a marker is not stored as one
+        and OLD_PICKLED not in value
+        and TUPLE not in value
+    ):
+        return {k: encode_value(v, warn=warn) for k, v in value.items()}
     if isinstance(value, list):
-        return [encode_value(v) for v in value]
-    if not _warned_pickle:
-        _warned_pickle = True
+        return [encode_value(v, warn=warn) for v in value]
+    if type(value) is tuple:
+        return {TUPLE: [encode_value(v, warn=warn) for v in value]}
+    if type(value).__module__ == "numpy" and getattr(value, "shape", None) == ():
+        plain = value.item()  # numpy scalars: as result.json writes them (numpy not imported)
+        if plain is None or isinstance(plain, bool | int | float | str):
+            return plain
+    text = _repr(value)
+    if warn and not _warned_not_json:
+        _warned_not_json = True
         logger.warning(
-            "a trial config holds %r, which JSON cannot carry; experiment state stores it "
-            "cloudpickled (marked %r), readable only by Python with the same classes",
-            value,
-            _PICKLED,
+            "a trial config or result holds %s, which JSON cannot carry; the experiment state "
+            "stores only its repr (as {%r: ...}): to restore the experiment, pass the "
+            "param_space that holds it to Tuner.restore again",
+            text[:200],
+            NOT_JSON,
         )
-    return {_PICKLED: base64.b64encode(cloudpickle.dumps(value)).decode("ascii"), "repr": repr(value)}
+    return {NOT_JSON: text}
+
+
+def _repr(value: Any) -> str:
+    try:
+        return repr(value)
+    except Exception as exc:  # noqa: BLE001 - a broken __repr__ must not stop the save
+        return f"<{type(value).__qualname__} object: repr() raised {type(exc).__name__}>"
+
+
+def _header_default(value: Any) -> Any:
+    return encode_value(value)
 
 
 def decode_value(data: Any) -> Any:
+    """JSON data from `encode_value` as Python data; each marked value as its repr (a str).
+
+    Never unpickles anything: reading an experiment must not run code from it.
+    """
+    text = not_json_repr(data)
+    if text is not None:
+        return text
+    if isinstance(data, dict) and len(data) == 1 and isinstance(data.get(TUPLE), list):
+        return tuple(decode_value(v) for v in data[TUPLE])
     if isinstance(data, dict):
-        if _PICKLED in data and set(data) <= {_PICKLED, "repr"}:
-            return cloudpickle.loads(base64.b64decode(data[_PICKLED]))
         return {k: decode_value(v) for k, v in data.items()}
     if isinstance(data, list):
         return [decode_value(v) for v in data]
@@ -110,6 +146,7 @@ def trial_to_json(trial: Trial) -> dict[str, Any]:
         "checkpoints": [encode_value(c.to_dict()) for c in trial.checkpoints],
         "next_checkpoint_index": trial.next_checkpoint_index,
         "restore_from": None if trial.restore_from is None else trial.restore_from.index,
+        "num_results": trial.num_results,
     }
 
 
@@ -131,22 +168,12 @@ def trial_from_json(data: Mapping[str, Any]) -> Trial:
         checkpoints=checkpoints,
         next_checkpoint_index=int(data["next_checkpoint_index"]),
         restore_from=restore,
+        num_results=int(data.get("num_results", 0)),
     )
 
 
-def _fingerprint(trial: Trial) -> tuple[Any, ...]:
-    latest = trial.checkpoints[-1].index if trial.checkpoints else None
-    restore = trial.restore_from.index if trial.restore_from is not None else None
-    return (
-        trial.status,
-        len(trial.history),
-        id(trial.last_result),
-        len(trial.checkpoints),
-        latest,
-        trial.num_failures,
-        restore,
-        id(trial.config),
-    )
+def _fingerprint(trial: Trial) -> int:
+    return trial.revision
 
 
 # ---------------------------------------------------------------------------- saving
@@ -161,6 +188,10 @@ class ExperimentSaver:
         period_s: A fixed period, or None to adapt (at most 5% of wall time).
         sequence: The sequence number of the last save (continued after a restore).
         before_save: Writes trial output files (flush, upload) before the state that counts them.
+        finished: Returns how many trials have ended (TERMINATED or ERROR). When it grows, a save
+            is due as soon as the budget allows (19 x the last save's cost after it, and at least
+            `MIN_END_SPACING_S`), not at the end of the period: a crash right after trials end
+            then reruns none of them.
     """
 
     def __init__(
@@ -173,14 +204,19 @@ class ExperimentSaver:
         period_s: float | None = None,
         sequence: int = 0,
         before_save: Callable[[], None] = lambda: None,
+        finished: Callable[[], int] = lambda: 0,
     ) -> None:
         self._fs, self._path = fs, path
+        self._finished = finished
+        self._finished_saved = 0
+        self._earliest = 0.0
+        """When the budget allows the next save: 19 x the last one's cost after it."""
         self._before_save = before_save
         self._header, self._trials = header, trials
         self._fixed = period_s
         self._period = period_s if period_s is not None else MIN_PERIOD_S
         self._next = 0.0
-        self._cache: dict[str, tuple[tuple[Any, ...] | None, str]] = {}
+        self._cache: dict[str, tuple[int | None, str]] = {}
         self.sequence = sequence
         self.total_s = 0.0
         """Seconds spent writing the state (the figure the 5% budget is about)."""
@@ -190,11 +226,17 @@ class ExperimentSaver:
         self.last_bytes = 0
 
     def due_in(self, now: float) -> float:
-        return max(0.0, self._next - now)
+        due = self._next
+        if self._finished() != self._finished_saved:
+            due = min(due, self._earliest)
+        return max(0.0, due - now)
 
     def run(self, now: float) -> None:
-        self.save()
+        cost = self.save()
         self._next = now + self._period
+        # The save itself, then 19 times as long without (5%); and trials that end in quick
+        # succession share a save rather than each paying for one.
+        self._earliest = now + max(MIN_END_SPACING_S, 20.0 * cost)
 
     def _trial_json(self, trial: Trial) -> str:
         cached = self._cache.get(trial.trial_id)
@@ -207,8 +249,13 @@ class ExperimentSaver:
         self._cache[trial.trial_id] = (None if trial.status.is_finished else fingerprint, text)
         return text
 
-    def save(self) -> None:
-        """Write the whole state now (atomically, into the older of the two slots)."""
+    def save(self) -> float:
+        """Write the whole state now (atomically, into the older of the two slots).
+
+        Returns:
+            The seconds it took, flushing the trial output files included.
+        """
+        self._finished_saved = self._finished()
         # Trial output files first: every result the state counts is then on storage too. That
         # time is the loggers' (their flushes are due anyway) and is counted apart.
         flush_start = time.perf_counter()
@@ -219,16 +266,20 @@ class ExperimentSaver:
         header = self._header()
         header["sequence"] = self.sequence
         trials = ",".join(self._trial_json(t) for t in self._trials())
-        head = json.dumps(header, separators=(",", ":"))
+        # Searcher and scheduler states are plain JSON by contract; a value that is not (a PBT
+        # exploit's config holding an object) is stored as its repr rather than stop the save.
+        head = json.dumps(header, separators=(",", ":"), default=_header_default)
         data = f'{head[:-1]},"trials":[{trials}]}}'.encode()
         atomic_write_bytes(self._fs, join(self._path, SLOTS[self.sequence % 2]), data)
         duration = time.perf_counter() - start
         self.total_s += duration
         self.count += 1
         self.last_bytes = len(data)
+        cost = duration + start - flush_start
         if self._fixed is None:
             # The loop waits for the flush too (uploads, on remote storage): it counts here.
-            self._period = max(MIN_PERIOD_S, 19.0 * (duration + start - flush_start))
+            self._period = max(MIN_PERIOD_S, 19.0 * cost)
+        return cost
 
 
 # ---------------------------------------------------------------------------- loading
@@ -237,7 +288,7 @@ def _read_slot(fs: fsspec.AbstractFileSystem, path: str) -> dict[str, Any] | Non
         data = json.loads(read_bytes(fs, path))
     except FileNotFoundError:
         return None
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: deep nesting
         logger.warning("experiment state %s is unreadable (%s); trying the other copy", path, exc)
         return None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
@@ -250,13 +301,22 @@ def has_state(fs: fsspec.AbstractFileSystem, path: str) -> bool:
     return any(fs.exists(join(path, slot)) for slot in SLOTS)
 
 
+def _sequence(state: Mapping[str, Any]) -> int:
+    sequence = state.get("sequence")
+    return sequence if isinstance(sequence, int) and not isinstance(sequence, bool) else -1
+
+
 def load_state(fs: fsspec.AbstractFileSystem, path: str) -> dict[str, Any]:
     """The newest valid experiment state under `path`.
 
+    Each slot's shape is checked (`tuner._state_schema`): if the newest is unreadable or
+    malformed, the other one is taken, with a warning that says why.
+
     Raises:
-        RestoreError: No state there, only unreadable copies, or a newer format version.
+        RestoreError: No state there, only unreadable or malformed copies (the message names the
+            slot and the path of what is wrong in it), or a newer format version.
     """
-    found = [s for s in (_read_slot(fs, join(path, slot)) for slot in SLOTS) if s is not None]
+    found = [(slot, s) for slot in SLOTS if (s := _read_slot(fs, join(path, slot))) is not None]
     if not found:
         present = [slot for slot in SLOTS if fs.exists(join(path, slot))]
         if present:
@@ -268,11 +328,28 @@ def load_state(fs: fsspec.AbstractFileSystem, path: str) -> dict[str, Any]:
             f"no experiment found at {path}: looked for {SLOTS[0]} or {SLOTS[1]} there; pass "
             "the experiment directory, i.e. <storage_path>/<name>"
         )
-    state = max(found, key=lambda s: int(s.get("sequence", 0)))
-    version = int(state.get("format_version", 0))
-    if version > FORMAT_VERSION:
-        raise RestoreError(
-            f"the experiment state at {path} has format version {version}, newer than this "
-            f"tuner reads ({FORMAT_VERSION}): upgrade tuner to restore it"
-        )
-    return state
+    found.sort(key=lambda item: _sequence(item[1]), reverse=True)
+    problems: list[str] = []
+    for slot, state in found:
+        version = state.get("format_version")
+        if isinstance(version, int) and version > FORMAT_VERSION:
+            raise RestoreError(
+                f"the experiment state at {path} has format version {version}, newer than this "
+                f"tuner reads ({FORMAT_VERSION}): upgrade tuner to restore it"
+            )
+        problem = state_problem(state)
+        if problem is None:
+            if problems:
+                logger.warning("the experiment state at %s is malformed (%s); using %s "
+                               "(sequence %d), saved before it", path, "; ".join(problems), slot,
+                               _sequence(state))
+            return state
+        problems.append(f"{slot}: {problem}")
+    read = {slot for slot, _ in found}
+    problems += [f"{slot}: unreadable" for slot in SLOTS
+                 if slot not in read and fs.exists(join(path, slot))]
+    raise RestoreError(
+        f"the experiment state at {path} is malformed ({'; '.join(problems)}): nothing to "
+        "restore safely; something other than tuner changed it: restore the experiment folder "
+        "from a copy"
+    )

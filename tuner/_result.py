@@ -30,6 +30,12 @@ def flatten(data: Mapping[str, Any], prefix: str = "", sep: str = "/") -> dict[s
 
 def numeric(value: Any) -> float | None:
     """`value` as a float if it is a finite number, else None."""
+    number = real_number(value)
+    return number if number is not None and math.isfinite(number) else None
+
+
+def real_number(value: Any) -> float | None:
+    """`value` as a float if it is a real number (NaN and infinities included), else None."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         try:
             import numpy as np
@@ -40,8 +46,7 @@ def numeric(value: Any) -> float | None:
                 return None
         except ImportError:  # pragma: no cover - numpy is a dependency
             return None
-    number = float(value)
-    return number if math.isfinite(number) else None
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,8 @@ class Result:
         error: Why the trial failed, or None.
         checkpoint: The trial's latest checkpoint, or None.
         best_checkpoints: Retained checkpoints with the metrics they were reported with, best first
-            by the `CheckpointConfig` score attribute (newest first without one).
+            by the `CheckpointConfig` score attribute, then those reported without a finite
+            score, newest first (all newest first without a score attribute).
         trial_id: The trial's id.
         status: The trial's final status name.
     """
@@ -89,9 +95,11 @@ class Result:
             line = line.strip()
             if line:
                 try:
-                    rows.append(json.loads(line))
+                    row = json.loads(line)
                 except json.JSONDecodeError:
-                    break  # a line cut short by a crash: keep what came before it
+                    continue  # a line cut short by a crash (disk full, power loss): skip it
+                if isinstance(row, dict):
+                    rows.append(row)
         return rows
 
     @property

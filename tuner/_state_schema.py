@@ -26,6 +26,8 @@ NOT_JSON = "__not_json__"
 """Marks a value JSON cannot carry: `{"__not_json__": repr(value)}` (see docs/experiment_state.md)."""
 OLD_PICKLED = "__pickled__"
 """How earlier states held such values (a cloudpickle): read as the repr beside it, never loaded."""
+TUPLE = "__tuple__"
+"""Marks a tuple, `{"__tuple__": [items]}`: plain data (configs hold layer sizes as tuples)."""
 
 
 def not_json_repr(data: Any) -> str | None:

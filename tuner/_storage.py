@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import posixpath
@@ -182,11 +183,43 @@ def join(*parts: str) -> str:
     return posixpath.join(*parts)
 
 
+def current_umask() -> int:
+    """The process's umask, read without changing it where the OS allows.
+
+    Linux reports it in ``/proc/self/status``. Elsewhere the only way is to set a umask and put
+    the old one back; that is done once per process (threads creating files meanwhile would get
+    the temporary one), and the temporary mask is the strict 0o077, so such a file is private
+    rather than world-writable.
+
+    Example:
+        >>> old = os.umask(0o027)
+        >>> oct(current_umask())
+        '0o27'
+        >>> _ = os.umask(old)
+    """
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return _umask_by_setting()
+
+
+@functools.cache
+def _umask_by_setting() -> int:
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(fs: fsspec.AbstractFileSystem, path: str, data: bytes) -> None:
     """Write a whole file so that readers see the old file or the new one, never a mix.
 
     Local disks get a temporary file in the same directory, fsync and `os.replace`; object
-    stores get a single PUT (`pipe_file`), which is atomic there.
+    stores get a single PUT (`pipe_file`), which is atomic there. A local file gets the mode
+    any new file gets (0o666 & ~umask), not `tempfile.mkstemp`'s private 0o600.
 
     Example:
         >>> fs, root = resolve_storage("memory://doc-atomic")
@@ -201,6 +234,7 @@ def atomic_write_bytes(fs: fsspec.AbstractFileSystem, path: str, data: bytes) ->
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.tmp-", dir=directory)
     try:
+        os.chmod(tmp, 0o666 & ~current_umask())
         with os.fdopen(fd, "wb") as file:
             file.write(data)
             file.flush()
@@ -250,7 +284,9 @@ def persist_directory(local_dir: str, fs: fsspec.AbstractFileSystem, dest: str) 
     Local storage: copy into a temporary sibling ``dest.tmp-<random>``, rename it to ``dest``,
     then write the marker. Other storage: upload every file, then write the marker last. A
     ``dest`` that already exists is replaced. If ``local_dir`` already is ``dest`` (a trainable
-    that saved straight into storage) only the marker is written.
+    that saved straight into storage) only the marker is written. Local copies follow the
+    umask, whatever the source's modes: directories 0o777 & ~umask, files 0o666 & ~umask
+    (0o777 & ~umask if executable).
 
     Raises:
         CheckpointError: ``local_dir`` is not a directory.
@@ -280,7 +316,7 @@ def persist_directory(local_dir: str, fs: fsspec.AbstractFileSystem, dest: str) 
         tmp = f"{dest}.tmp-{secrets.token_hex(4)}"
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         try:
-            shutil.copytree(local_dir, tmp, copy_function=shutil.copyfile)
+            _copy_tree_following_umask(local_dir, tmp)
             if os.path.lexists(dest):
                 _replace_local_dir(tmp, dest)
             else:
@@ -296,6 +332,29 @@ def persist_directory(local_dir: str, fs: fsspec.AbstractFileSystem, dest: str) 
         fs.put(local_dir.rstrip("/") + "/", dest, recursive=True)
     fs.pipe_file(marker, b"")
     fs.invalidate_cache(dest)
+
+
+def _copy_tree_following_umask(src: str, dst: str) -> None:
+    """Copy a tree whose copies get the modes new files get, not the source's.
+
+    Checkpoints are mostly saved in a `tempfile.TemporaryDirectory()` (0o700), whose mode
+    `shutil.copytree` would copy: teammates who may read the experiment could not read them.
+    Directories get 0o777 & ~umask, files 0o666 & ~umask, or 0o777 & ~umask if they were
+    executable (as `cp` does).
+    """
+    umask = current_umask()
+
+    def copy_file(source: str, target: str) -> None:
+        shutil.copyfile(source, target)
+        executable = os.stat(source).st_mode & 0o111
+        os.chmod(target, (0o777 if executable else 0o666) & ~umask)
+
+    shutil.copytree(src, dst, copy_function=copy_file)
+    dir_mode = 0o777 & ~umask
+    os.chmod(dst, dir_mode)
+    for directory, subdirs, _files in os.walk(dst):
+        for subdir in subdirs:
+            os.chmod(os.path.join(directory, subdir), dir_mode)
 
 
 def _replace_local_dir(new: str, dest: str) -> None:
@@ -400,6 +459,7 @@ __all__ = [
     "DEFAULT_STORAGE_PATH",
     "atomic_write_bytes",
     "checkpoint_dir_name",
+    "current_umask",
     "filesystem_for_protocol",
     "is_complete",
     "is_local",

@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 # uploads on S3 are atomic as well: the object appears when the upload completes).
 _SINGLE_PUT_MAX = 16 * 1024 * 1024
 _SKIPPED_DIR_RE = re.compile(r"^checkpoint_\d{6}(\.tmp-[0-9a-f]+)?$")
-_SKIPPED_FILE_RE = re.compile(r"(^\..+\.tmp-[0-9a-z_]+$)|(\.tmp-widen$)")
+_SKIPPED_FILE_RE = re.compile(r"(^\..+\.tmp-[0-9a-z_]+$)|(\.tmp-(widen|rewind)$)")
 
 
 class Syncer:

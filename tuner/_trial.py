@@ -35,18 +35,37 @@ class StatusChange:
 
 @dataclass
 class CheckpointRecord:
-    """A persisted checkpoint of a trial, with the result it was reported with."""
+    """A persisted checkpoint of a trial, with the result it was reported with.
+
+    Attributes:
+        index: Its number (the directory is `checkpoint_<index>`).
+        path: Its directory on the experiment's storage.
+        metrics: The result it was reported with.
+        num_results: How many of the trial's results its output files held once that result was
+            written: a trial resumed from this checkpoint has its files cut back to that many,
+            so no result is written twice. None in states saved before it was recorded.
+    """
 
     index: int
     path: str
     metrics: dict[str, Any]
+    num_results: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"index": self.index, "path": self.path, "metrics": self.metrics}
+        data: dict[str, Any] = {"index": self.index, "path": self.path, "metrics": self.metrics}
+        if self.num_results is not None:
+            data["num_results"] = self.num_results
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CheckpointRecord:
-        return cls(index=int(data["index"]), path=str(data["path"]), metrics=dict(data["metrics"]))
+        rows = data.get("num_results")
+        return cls(
+            index=int(data["index"]),
+            path=str(data["path"]),
+            metrics=dict(data["metrics"]),
+            num_results=None if rows is None else int(rows),
+        )
 
 
 @dataclass
@@ -54,6 +73,8 @@ class Trial:
     """One configuration being trained: its identity, status, results and checkpoints.
 
     Status changes only through `transition`, which checks `TRANSITIONS` and records the time.
+    `revision` grows with every change of a field (and with `touch()` after the checkpoint list
+    is changed in place), so the experiment saver knows which trials to serialise again.
     """
 
     trial_id: str
@@ -70,9 +91,28 @@ class Trial:
     next_checkpoint_index: int = 0
     restore_from: CheckpointRecord | None = None
     """The checkpoint the next start resumes from (latest own one, or a PBT donor's copy)."""
+    num_results: int = 0
+    """Results handed to the output files (result.json, progress.csv, TensorBoard) so far."""
+    outputs_unknown: bool = field(default=False, compare=False)
+    """Set on restore: the output files may hold results the saved state does not count (a
+    crash after they were written), so they are cut back before the trial runs again."""
     on_transition: Callable[[Trial, TrialStatus], None] | None = field(
         default=None, repr=False, compare=False
     )
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name != "on_transition":
+            self.__dict__["revision"] = self.__dict__.get("revision", 0) + 1
+
+    @property
+    def revision(self) -> int:
+        """A number that changes whenever the trial does (never reused, unlike `id()`)."""
+        return int(self.__dict__.get("revision", 0))
+
+    def touch(self) -> None:
+        """Note a change made in place (to `checkpoints` or `history`)."""
+        self.__dict__["revision"] = self.revision + 1
 
     def transition(self, new: TrialStatus, now: float) -> None:
         """Move to `new`, or raise `IllegalTransitionError` if the state machine forbids it."""
@@ -83,8 +123,8 @@ class Trial:
                 f"{sorted(s.value for s in TRANSITIONS[self.status]) or 'none (final)'}"
             )
         old = self.status
-        self.status = new
         self.history.append(StatusChange(new, now))
+        self.status = new
         if self.on_transition is not None:
             self.on_transition(self, old)
 

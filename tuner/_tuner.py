@@ -32,9 +32,10 @@ from tuner._experiment_state import (
     has_state,
     load_state,
 )
+from tuner._lock import ExperimentLock
 from tuner._progress import StatusReporter, expected_trials
 from tuner._result_grid import ResultGrid
-from tuner._stoppers import make_stopper
+from tuner._stoppers import make_stopper, may_end_experiment
 from tuner._storage import is_local, join, protocol_of, resolve_storage
 from tuner._trainable import (
     DEFAULT_RESOURCES,
@@ -43,7 +44,7 @@ from tuner._trainable import (
     classify,
     trainable_name,
 )
-from tuner.exceptions import ConfigError
+from tuner.exceptions import ConfigError, RestoreError
 
 logger = logging.getLogger(__name__)
 
@@ -272,23 +273,40 @@ class Tuner:
 
         Failed trials do not raise: their errors are in `ResultGrid.errors`. Invalid settings
         raise `ConfigError` before any trial starts where that can be known.
+
+        Raises:
+            ExperimentLockedError: Another `fit()` runs on the same experiment (it holds
+                ``<experiment>/.tuner-lock.json`` until it ends; see docs/storage.md).
+            RestoreError: The experiment was saved again after `Tuner.restore` read it.
+            ConfigError: Invalid settings, e.g. `num_samples=-1` with nothing to end it.
         """
+        _check_bounded(self._tune_config, self._run_config)
+        fs, path, name = self._experiment_location()
+        with ExperimentLock.acquire(fs, path, clock=self._clock) as lock:
+            return self._fit(fs, path, name, lock)
+
+    def _experiment_location(self) -> tuple[Any, str, str]:
+        """The experiment's ``(filesystem, path, name)``."""
+        if self._restored is not None:
+            path = self._restored.path
+            return self._restored.fs, path, path.rstrip("/").rsplit("/", 1)[-1]
+        rc = self._run_config
+        fs, root = resolve_storage(rc.storage_path, rc.storage_filesystem)
+        name = rc.name or self._default_name()
+        return fs, join(root, name), name
+
+    def _fit(self, fs: Any, path: str, name: str, lock: ExperimentLock) -> ResultGrid:
         rc, tc = self._run_config, self._tune_config
         restored = self._restored
         if restored is not None:
-            fs, path = restored.fs, restored.path
-            name = path.rstrip("/").rsplit("/", 1)[-1]
-        else:
-            fs, root = resolve_storage(rc.storage_path, rc.storage_filesystem)
-            name = rc.name or self._default_name()
-            path = join(root, name)
-            if has_state(fs, path):
-                logger.warning(
-                    "%s already holds an experiment; a new one is started over it (its trials "
-                    "keep their directories). To continue it instead, use Tuner.restore(%r, ...)",
-                    path,
-                    path,
-                )
+            _check_unchanged_since_restore(fs, path, restored)
+        elif has_state(fs, path):
+            logger.warning(
+                "%s already holds an experiment; a new one is started over it (its trials "
+                "keep their directories). To continue it instead, use Tuner.restore(%r, ...)",
+                path,
+                path,
+            )
         fs.makedirs(path, exist_ok=True)
         local = is_local(fs)
         local_path = path if local else tempfile.mkdtemp(prefix=f"tuner-{name}-")
@@ -380,10 +398,15 @@ class Tuner:
             period_s=checkpoint_period_setting(rc.experiment_checkpoint_period_s),
             sequence=int(restored.state.get("sequence", 0)) if restored is not None else 0,
             before_save=lambda: _flush_outputs(callbacks, syncer),
+            finished=lambda: (
+                controller.trials.count(TrialStatus.TERMINATED)
+                + controller.trials.count(TrialStatus.ERROR)
+            ),
         )
         self.last_saver = saver
         controller.periodic.append(_Flusher(callbacks, syncer))
         controller.periodic.append(saver)
+        controller.periodic.append(lock.heartbeat(on_lost=controller.interrupt))
         executor.setup(self._trainable, self._kind, self._clock, reuse=tc.reuse_actors)
         executor.check_storage(fs, path)
         try:
@@ -443,6 +466,42 @@ class Tuner:
         return ResultGrid(
             results, experiment_path=settings.path, metric=settings.metric, mode=settings.mode
         )
+
+
+def _check_unchanged_since_restore(fs: Any, path: str, restored: _Restored) -> None:
+    """Refuse to continue from a state that another run saved over since `Tuner.restore` read it."""
+    read, now = restored.state.get("sequence"), load_state(fs, path).get("sequence")
+    if now != read:
+        raise RestoreError(
+            f"experiment {path} was saved again (state sequence {read} -> {now}) by another run "
+            "after Tuner.restore() read it: call Tuner.restore() again to continue from its "
+            "latest state"
+        )
+
+
+def _check_bounded(tc: TuneConfig, rc: RunConfig) -> None:
+    """Raise ConfigError if `num_samples=-1` would sample trials forever.
+
+    Bounded: a time budget, a stopper that can end the experiment, or a search algorithm of
+    the user's own (it may return FINISHED). The built-in searchers never finish at -1, and
+    per-trial stop criteria end trials, not the sampling.
+    """
+    if tc.num_samples != -1 or tc.time_budget_s is not None:
+        return
+    if may_end_experiment(make_stopper(rc.stop)):
+        return
+    searcher = tc.search_alg
+    while searcher is not None and hasattr(searcher, "searcher"):  # ConcurrencyLimiter, Repeater
+        searcher = searcher.searcher
+    if searcher is not None and not type(searcher).__module__.startswith("searchers."):
+        return
+    raise ConfigError(
+        "TuneConfig(num_samples=-1) samples trials without end, and nothing ends the experiment "
+        f"(time_budget_s=None, stop={rc.stop!r}; per-trial criteria end trials, not the "
+        "sampling): set TuneConfig(time_budget_s=...), or RunConfig(stop=...) with a Stopper "
+        "that ends the experiment (TimeoutStopper, ExperimentPlateauStopper, or your own whose "
+        "stop_all() returns True), or set num_samples to the number of trials to run"
+    )
 
 
 def _flush_outputs(callbacks: list[Callback], syncer: Any) -> None:

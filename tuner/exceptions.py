@@ -4,11 +4,15 @@ The tree::
 
     TuneError                        root of every error the engine raises on purpose
     ├── ConfigError(ValueError)      bad settings, search spaces, trainables: raised before trials start
+    ├── ComponentError(ValueError)   a scheduler or searcher failed mid-experiment; names which
+    │   ├── SchedulerError
+    │   └── SearcherError
     ├── TrialError(RuntimeError)     a trial's trainable raised or its worker died; holds the traceback
     │   └── WorkerDiedError          the worker process was killed (signal, os._exit, lost node)
     ├── StorageError(OSError)        storage URL without a backend, unreadable or half-written files
     │   └── CheckpointError          a checkpoint directory missing, not a directory, or incomplete
     ├── RestoreError(RuntimeError)   no experiment at a path, a newer state format, a trainable mismatch
+    ├── ExperimentLockedError(RuntimeError)   another Tuner.fit() holds the experiment's lock
     └── IllegalTransitionError(RuntimeError)   a trial status change the state machine forbids
 """
 
@@ -21,6 +25,21 @@ class TuneError(Exception):
 
 class ConfigError(TuneError, ValueError):
     """Invalid settings, search space, trainable or stop criteria."""
+
+
+class ComponentError(TuneError, ValueError):
+    """A scheduler or searcher raised during the experiment; the message names which and where.
+
+    The original exception is its ``__cause__``.
+    """
+
+
+class SchedulerError(ComponentError):
+    """A scheduler raised (e.g. a metric it needs was not reported)."""
+
+
+class SearcherError(ComponentError):
+    """A searcher raised (e.g. it could not suggest from the search space)."""
 
 
 class TrialError(TuneError, RuntimeError):
@@ -57,7 +76,33 @@ class CheckpointError(StorageError):
 
 
 class RestoreError(TuneError, RuntimeError):
-    """An experiment that cannot be restored: nothing at the path, a newer format, a mismatch."""
+    """An experiment that cannot be restored or read: nothing at the path, a newer format, a
+    malformed (or crafted) state, a mismatch."""
+
+
+class ExperimentLockedError(TuneError, RuntimeError):
+    """Another `Tuner.fit()` runs on the experiment: it holds ``<experiment>/.tuner-lock.json``.
+
+    Attributes:
+        lock_path: The lock file (a URL for remote storage).
+        host: The holder's hostname (None if the lock file is unreadable).
+        pid: The holder's process id on that host (None if the lock file is unreadable).
+    """
+
+    def __init__(
+        self, message: str, *, lock_path: str = "", host: str | None = None, pid: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.lock_path, self.host, self.pid = lock_path, host, pid
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_locked_error, (str(self), self.lock_path, self.host, self.pid))
+
+
+def _rebuild_locked_error(
+    message: str, lock_path: str, host: str | None, pid: int | None
+) -> ExperimentLockedError:
+    return ExperimentLockedError(message, lock_path=lock_path, host=host, pid=pid)
 
 
 class IllegalTransitionError(TuneError, RuntimeError):
@@ -66,9 +111,13 @@ class IllegalTransitionError(TuneError, RuntimeError):
 
 __all__ = [
     "CheckpointError",
+    "ComponentError",
     "ConfigError",
+    "ExperimentLockedError",
     "IllegalTransitionError",
     "RestoreError",
+    "SchedulerError",
+    "SearcherError",
     "StorageError",
     "TrialError",
     "TuneError",

@@ -216,3 +216,18 @@ def test_s3_storage(s3_bucket: str) -> None:
     grid = ResultGrid.from_path(f"{storage}/remote")
     assert grid.get_best_result().metrics["loss"] == 0.05
     assert len(grid[0].metric_history("loss")) == 4
+
+
+def test_ls_lists_the_readable_experiments_and_names_a_malformed_one(tmp_path: Path) -> None:
+    fit(str(tmp_path), "good")
+    fit(str(tmp_path), "broken")
+    for slot in ("experiment_state-a.json", "experiment_state-b.json"):
+        state = json.loads((tmp_path / "broken" / slot).read_text())
+        state["trials"] = None
+        (tmp_path / "broken" / slot).write_text(json.dumps(state))
+    done = tuner_cli("ls", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "good" in done.stdout and "broken" not in done.stdout
+    assert "Traceback" not in done.stderr
+    assert f"skipping {tmp_path / 'broken'}" in done.stderr
+    assert "trials must be a list, got null" in done.stderr

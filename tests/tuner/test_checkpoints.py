@@ -160,10 +160,18 @@ def test_an_incomplete_checkpoint_is_skipped_on_resume(
     assert "incomplete or unreadable" in caplog.text
 
 
-def test_a_missing_score_attribute_names_the_result_keys(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"'accuracy' is not a number .* keys: \[.*'epoch'"):
-        fit(str(tmp_path), {"epochs": 3}, checkpoint_config=CheckpointConfig(
-            num_to_keep=1, checkpoint_score_attribute="accuracy"))
+def test_a_missing_score_attribute_names_the_result_keys(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Unscored checkpoints rank last (deleted first) and the user is told, once; the
+    # experiment goes on (as Ray Tune's, which ranks them as -inf).
+    grid = fit(str(tmp_path), {"epochs": 3}, checkpoint_config=CheckpointConfig(
+        num_to_keep=1, checkpoint_score_attribute="accuracy"))
+    assert grid[0].status == "TERMINATED"
+    assert [m["epoch"] for _, m in grid[0].best_checkpoints] == [2]  # the newest stays
+    warned = [r.getMessage() for r in caplog.records if "'accuracy'" in r.getMessage()]
+    assert len(warned) == 1
+    assert "is not a finite number" in warned[0] and "'epoch'" in warned[0]
 
 
 def test_memory_storage_needs_the_in_process_executor(memory_storage: str) -> None:

@@ -356,7 +356,7 @@ def test_values_json_cannot_carry_are_stored_as_their_repr() -> None:
     json.dumps(data, allow_nan=False)  # plain JSON
     assert data == {
         "act": {"__not_json__": "Act('relu')"},
-        "shape": {"__not_json__": "(3, 4)"},
+        "shape": {"__tuple__": [3, 4]},  # plain data: it comes back as a tuple
         "keys": {"__not_json__": "{1: 'a'}"},
         "ok": [1, "b", None],
         "n": 3, "f": 0.5, "b": True,  # numpy numbers as numbers, as result.json has them
@@ -364,6 +364,7 @@ def test_values_json_cannot_carry_are_stored_as_their_repr() -> None:
         "looks_like_a_marker": {"__not_json__": "{'__not_json__': 'x'}"},
     }
     assert decode_value(data)["act"] == "Act('relu')" and decode_value(data)["n"] == 3
+    assert decode_value(data)["shape"] == (3, 4)
 
 
 def test_a_non_json_config_is_restored_from_the_param_space(tmp_path: Path) -> None:
@@ -376,7 +377,7 @@ def test_a_non_json_config_is_restored_from_the_param_space(tmp_path: Path) -> N
     configs = sorted((r.trial_id, r.config) for r in grid)
     exp = tmp_path / "e"
     state = (exp / newest_slot(exp)).read_text()
-    assert "__pickled__" not in state and '{"__not_json__":"(3, 4)"}' in state
+    assert "__pickled__" not in state and '{"__tuple__":[3,4]}' in state
     craft(exp, resume_first_trial, slots=(newest_slot(exp),))
     restored = Tuner.restore(str(exp), trainable=train, param_space=space,
                              executor=InProcessExecutor()).fit()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -28,6 +30,7 @@ from tuner._experiment_state import SLOTS, load_state
 from tuner._storage import COMPLETE_MARKER, resolve_storage
 
 DRIVER = str(Path(__file__).with_name("restore_driver.py"))
+EPOCHS = 8
 
 
 def driver(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
@@ -41,8 +44,8 @@ def driver(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[st
     )
 
 
-def reference_configs(tmp_path: Path) -> list[float]:
-    """The configs an uninterrupted run samples (seed 11), from the state of a dry run."""
+def reference_configs() -> list[float]:
+    """The configs an uninterrupted run samples (seed 11)."""
     from searchers import BasicVariantGenerator
 
     searcher = BasicVariantGenerator(seed=11)
@@ -52,52 +55,96 @@ def reference_configs(tmp_path: Path) -> list[float]:
     return [searcher.suggest(f"t{i}")["x"] for i in range(6)]  # type: ignore[index]
 
 
-def wait_for_state(storage: str, predicate: Any, timeout: float = 60.0) -> None:
-    """Wait until the saved state satisfies `predicate(state)`."""
+def _state(storage: str) -> dict[str, Any] | None:
     fs, path = resolve_storage(f"{storage}/exp")
+    fs.invalidate_cache()
+    try:
+        return load_state(fs, path)
+    except RestoreError:
+        return None
+
+
+def wait_until(condition: Any, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        time.sleep(0.05)
-        fs.invalidate_cache()
-        try:
-            state = load_state(fs, path)
-        except RestoreError:
-            continue
-        if predicate(state):
+        if condition():
             return
-    raise AssertionError("the experiment never reached the state to kill it in")
+        time.sleep(0.02)
+    raise AssertionError("the experiment never reached the moment to kill it at")
 
 
-def kill_then_restore(
-    storage: str, when: Any, extra_delay: float, ckpt_bytes: int = 1000
-) -> dict[str, Any]:
-    run = driver("run", storage, "exp", str(ckpt_bytes))
-    if when is not None:
-        wait_for_state(storage, when)
-    time.sleep(extra_delay)
-    os.killpg(run.pid, signal.SIGKILL)  # the driver and its workers, as a lost machine would
-    run.communicate()
-    restore = driver("restore", storage, "exp")
-    out, err = restore.communicate(timeout=120)
-    assert restore.returncode == 0, err
-    return dict(json.loads(out.strip().splitlines()[-1]))
+def kill(process: subprocess.Popen[str]) -> None:
+    """SIGKILL the driver and its workers, as a lost machine would."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.communicate()
 
 
-def _running(state: dict[str, Any]) -> bool:
-    return any(t["status"] == "RUNNING" for t in state["trials"])
+def finish(mode: str, storage: str, *extra: str, env: dict[str, str] | None = None) -> None:
+    process = driver(mode, storage, "exp", *extra, env=env)
+    _, err = process.communicate(timeout=180)
+    assert process.returncode == 0, err
 
 
-def _checkpointed(state: dict[str, Any]) -> bool:
-    return any(t["checkpoints"] for t in state["trials"])
+def files(storage: str) -> list[dict[str, Any]]:
+    process = driver("files", storage, "exp")
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    return list(json.loads(out.strip().splitlines()[-1])["trials"])
 
 
-def _two_done(state: dict[str, Any]) -> bool:
-    return sum(t["status"] == "TERMINATED" for t in state["trials"]) >= 2
+def _saved(storage: str) -> bool:
+    return _state(storage) is not None
 
 
-def check_storage_is_clean(storage: str, summary: dict[str, Any]) -> None:
+def _running_with_checkpoint(storage: str) -> bool:
+    state = _state(storage)
+    return state is not None and any(
+        t["status"] == "RUNNING" and t["checkpoints"] for t in state["trials"]
+    )
+
+
+def _all_results_written(storage: str) -> bool:
+    """Every trial's result.json holds all its epochs: the last trial has just ended."""
+    fs, path = resolve_storage(f"{storage}/exp")
+    fs.invalidate_cache()
+    try:
+        names = fs.glob(f"{path}/*/result.json")
+    except FileNotFoundError:
+        return False
+    if len(names) < 6:
+        return False
+    return all(fs.cat_file(n).count(b"\n") >= EPOCHS for n in names)
+
+
+MOMENTS: dict[str, tuple[Any, float]] = {
+    # moment: (when the kill is due, longest extra random delay after it)
+    "before-first-trial": (_saved, 0.15),
+    "mid-trial": (_running_with_checkpoint, 0.3),
+    "during-state-saves": (_running_with_checkpoint, 0.6),
+    "after-last-trial": (_all_results_written, 0.0),
+}
+
+
+def check_every_row(storage: str, trials: list[dict[str, Any]]) -> None:
+    """Each trial's files hold each epoch exactly once, in order, as every reader sees them."""
+    assert len(trials) == 6
+    assert [t["status"] for t in trials] == ["TERMINATED"] * 6
+    assert sorted(t["x"] for t in trials) == sorted(reference_configs())
+    epochs, iterations = list(range(EPOCHS)), list(range(1, EPOCHS + 1))
+    for trial in trials:
+        assert trial["epoch"] == EPOCHS - 1
+        assert trial["json_epochs"] == epochs, trial
+        assert trial["csv_epochs"] == epochs, trial
+        assert trial["csv_iterations"] == iterations, trial
+        assert trial["tb_steps"] == iterations, trial
+        assert trial["history_epochs"] == epochs, trial
+    check_storage_is_clean(storage, trials)
+
+
+def check_storage_is_clean(storage: str, trials: list[dict[str, Any]]) -> None:
     fs, _ = resolve_storage(storage)
-    for trial in summary["trials"]:
+    for trial in trials:
         names = [p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(trial["path"], detail=False)]
         on_storage = sorted(n for n in names if n.startswith("checkpoint_"))
         recorded = sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in trial["checkpoints"])
@@ -107,58 +154,54 @@ def check_storage_is_clean(storage: str, summary: dict[str, Any]) -> None:
             assert fs.exists(f"{path}/{COMPLETE_MARKER}")
 
 
-@pytest.mark.parametrize(
-    ("when", "extra_delay", "ckpt_bytes"),
-    [(None, 0.05, 1000), (_running, 0.1, 1000), (_checkpointed, 0.02, 4_000_000),
-     (_two_done, 0.0, 1000)],
-    ids=["before-first-trial", "mid-trial", "during-checkpoint-upload", "later"],
-)
-def test_sigkill_then_restore_finishes_the_experiment(
-    tmp_path: Path, when: Any, extra_delay: float, ckpt_bytes: int
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("moment", list(MOMENTS))
+def test_sigkill_then_restore_keeps_every_result_once(
+    tmp_path: Path, moment: str, seed: int
 ) -> None:
     storage = str(tmp_path / "storage")
-    summary = kill_then_restore(storage, when, extra_delay, ckpt_bytes)
-    if not summary["restorable"]:
-        # Killed before the first state save: nothing was promised yet; a new run starts over.
-        assert when is None
-        return
-    trials = summary["trials"]
-    assert len(trials) == 6
-    assert {t["status"] for t in trials} == {"TERMINATED"}
-    assert sorted(t["x"] for t in trials) == sorted(reference_configs(tmp_path))
-    for trial in trials:
-        assert trial["epoch"] == 7
-        # Every epoch's result is on record, whether before the crash or after the resume.
-        assert set(trial["epochs_logged"]) == set(range(8))
-        # A resumed trial continued from its checkpoint: no epoch before it was re-run.
-        assert trial["epochs_logged"].count(trial["start"]) >= 1
-    check_storage_is_clean(storage, summary)
+    when, longest_delay = MOMENTS[moment]
+    env = {"TUNE_GLOBAL_CHECKPOINT_S": "0.001"} if moment == "during-state-saves" else None
+    run = driver("run", storage, "exp", env=env)
+    try:
+        wait_until(lambda: when(storage))
+        time.sleep(random.Random(seed).uniform(0.0, longest_delay))
+    finally:
+        kill(run)
+    assert Tuner.can_restore(f"{storage}/exp"), "a state is saved before the first trial starts"
+    finish("restore", storage, env=env)
+    check_every_row(storage, files(storage))
 
 
-def test_sigkill_mid_trial_resumes_from_checkpoints(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_a_restore_killed_in_turn_then_restored_again(tmp_path: Path) -> None:
     storage = str(tmp_path / "storage")
-    summary = kill_then_restore(
-        storage,
-        lambda state: any(t["status"] == "RUNNING" and t["checkpoints"] for t in state["trials"]),
-        0.0,
-    )
-    resumed = [t for t in summary["trials"] if t["start"] > 0]
-    assert resumed, "no trial resumed from a checkpoint"
-    for trial in resumed:
-        assert trial["epochs_logged"][-1] == 7
-    check_storage_is_clean(storage, summary)
+    run = driver("run", storage, "exp")
+    try:
+        wait_until(lambda: _running_with_checkpoint(storage))
+    finally:
+        kill(run)
+    restore = driver("restore", storage, "exp")
+    time.sleep(0.8)
+    kill(restore)
+    finish("restore", storage)
+    trials = files(storage)
+    check_every_row(storage, trials)
+    assert any(t["start"] > 0 for t in trials), "no trial resumed from a checkpoint"
 
 
-def test_restore_on_the_loopback_s3_server(s3_bucket: str) -> None:
+@pytest.mark.slow
+def test_sigkill_during_a_checkpoint_upload_to_the_loopback_s3_server(s3_bucket: str) -> None:
     storage = f"{s3_bucket}/runs"
-    summary = kill_then_restore(storage, _checkpointed, 0.1)
-    assert summary["restorable"]
-    for trial in summary["trials"]:
-        # Results from before the crash survive the resumed run's uploads of its result.json.
-        assert set(trial["epochs_logged"]) == set(range(8))
-    assert len(summary["trials"]) == 6
-    assert {t["status"] for t in summary["trials"]} == {"TERMINATED"}
-    check_storage_is_clean(storage, summary)
+    run = driver("run", storage, "exp", "4000000")
+    try:
+        wait_until(lambda: _running_with_checkpoint(storage), timeout=120)
+        time.sleep(0.1)
+    finally:
+        kill(run)
+    finish("restore", storage)
+    check_every_row(storage, files(storage))
 
 
 class InterruptAfter(Callback):
@@ -220,10 +263,11 @@ def test_a_corrupt_state_file_falls_back_to_the_other_copy(tmp_path: Path) -> No
     Tuner(steps, param_space={"x": 1}, run_config=RunConfig(
         storage_path=str(tmp_path), name="e", verbose=0), executor=InProcessExecutor()).fit()
     fs = fsspec.filesystem("file")
-    newest = max(SLOTS, key=lambda s: json.loads((tmp_path / "e" / s).read_text())["sequence"])
+    sequences = {s: json.loads((tmp_path / "e" / s).read_text())["sequence"] for s in SLOTS}
+    newest = max(SLOTS, key=sequences.__getitem__)
     (tmp_path / "e" / newest).write_text('{"format": "tuner-experiment-state", "trials": [')
     state = load_state(fs, str(tmp_path / "e"))
-    assert state["trials"][0]["status"] == "TERMINATED"
+    assert state["sequence"] == sequences[newest] - 1  # the save before it, in the other slot
     for slot in SLOTS:
         (tmp_path / "e" / slot).write_text("{not json")
     with pytest.raises(RestoreError, match="unreadable"):
