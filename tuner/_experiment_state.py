@@ -209,6 +209,7 @@ class ExperimentSaver:
         self._fs, self._path = fs, path
         self._finished = finished
         self._finished_saved = 0
+        self._disabled: str | None = None
         self._earliest = 0.0
         """When the budget allows the next save: 19 x the last one's cost after it."""
         self._before_save = before_save
@@ -225,7 +226,18 @@ class ExperimentSaver:
         self.count = 0
         self.last_bytes = 0
 
+    @property
+    def disabled(self) -> str | None:
+        """Why saving was switched off, or None."""
+        return self._disabled
+
+    def disable(self, reason: str) -> None:
+        """Save nothing from now on (the experiment's lock was lost to another run)."""
+        self._disabled = reason
+
     def due_in(self, now: float) -> float:
+        if self._disabled is not None:
+            return float("inf")
         due = self._next
         if self._finished() != self._finished_saved:
             due = min(due, self._earliest)
@@ -255,6 +267,9 @@ class ExperimentSaver:
         Returns:
             The seconds it took, flushing the trial output files included.
         """
+        if self._disabled is not None:
+            logger.warning("not saving the experiment state: %s", self._disabled)
+            return 0.0
         self._finished_saved = self._finished()
         # Trial output files first: every result the state counts is then on storage too. That
         # time is the loggers' (their flushes are due anyway) and is counted apart.

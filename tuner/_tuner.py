@@ -406,7 +406,13 @@ class Tuner:
         self.last_saver = saver
         controller.periodic.append(_Flusher(callbacks, syncer))
         controller.periodic.append(saver)
-        controller.periodic.append(lock.heartbeat(on_lost=controller.interrupt))
+
+        def lock_lost() -> None:
+            # Another run holds the experiment now: its state must not be overwritten by ours.
+            saver.disable("another run took over the experiment's lock")
+            controller.interrupt()
+
+        controller.periodic.append(lock.heartbeat(on_lost=lock_lost))
         executor.setup(self._trainable, self._kind, self._clock, reuse=tc.reuse_actors)
         executor.check_storage(fs, path)
         try:
@@ -418,7 +424,12 @@ class Tuner:
             self._finish(callbacks, syncer, saver)
             raise
         self._finish(callbacks, syncer, saver)
-        if controller.stop_reason == "interrupted":
+        if saver.disabled is not None:
+            sys.stderr.write(
+                f"[tuner] stopped without saving: {saver.disabled} ({path}); continue from that "
+                "run's state\n"
+            )
+        elif controller.stop_reason == "interrupted":
             sys.stderr.write(
                 f"[tuner] experiment saved; resume it with Tuner.restore({path!r}, "
                 "trainable=...).fit()\n"

@@ -283,3 +283,26 @@ def test_restore_after_the_driver_is_killed_resumes_from_the_checkpoint(tmp_path
     assert resumed_at >= 2  # resumed from a checkpoint (epoch 1 or later), not from zero
     assert summary["epochs"][-(6 - resumed_at):] == list(range(resumed_at, 6))
     assert set(summary["epochs"]) == set(range(6))
+
+
+def lambda_loop(config: dict[str, Any]) -> None:
+    report({"value": config["scale"](get_context().world_rank + 1)})
+
+
+def test_a_lambda_in_the_train_loop_config_reaches_every_rank(tmp_path: Path) -> None:
+    """Setups travel cloudpickled: plain pickle cannot send a lambda."""
+    trainer = TorchTrainer(lambda_loop, scaling_config=TWO,
+                           train_loop_config={"scale": lambda rank: rank * 10.0},
+                           run_config=run_config(tmp_path, "lambda"))
+    assert trainer.fit().metrics["value"] == 10.0  # rank 0's report
+
+
+def test_an_unpicklable_train_loop_config_is_a_config_error(tmp_path: Path) -> None:
+    from tuner import ConfigError
+
+    with open(tmp_path / "log.txt", "w") as log:
+        trainer = TorchTrainer(lambda_loop, scaling_config=TWO,
+                               train_loop_config={"log": log},
+                               run_config=run_config(tmp_path, "file"))
+        with pytest.raises((ConfigError, TrialError), match="cannot be sent"):
+            trainer.fit()

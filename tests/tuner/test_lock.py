@@ -527,6 +527,45 @@ def test_a_running_fit_refreshes_its_heartbeat(tmp_path: Path) -> None:
     assert not (tmp_path / "exp" / LOCK_FILE).exists()
 
 
+class _TakeOverAfter(Callback):
+    """After 5 fake seconds, plays another run taking the lock over; records the state then."""
+
+    def __init__(self, storage: str, clock: FakeClock) -> None:
+        self.storage, self.clock = storage, clock
+        self.start = clock.time()
+        self.taken: bytes | None = None
+        self.state_then: dict[str, bytes] = {}
+
+    def on_trial_result(self, trial: TrialInfo, result: Mapping[str, Any]) -> None:
+        if self.taken is None and self.clock.time() - self.start >= 5:
+            exp = Path(self.storage, "exp")
+            self.state_then = {p.name: p.read_bytes() for p in exp.glob("experiment_state-*")}
+            self.taken = craft_lock(self.storage)
+
+
+def test_a_run_that_lost_its_lock_stops_and_saves_nothing_over_the_new_holder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TUNE_GLOBAL_CHECKPOINT_S", "1000")  # no periodic save in between
+    clock = FakeClock()
+    _Step.clock = clock
+    takeover = _TakeOverAfter(str(tmp_path), clock)
+    Tuner(
+        _Step,
+        param_space={},
+        tune_config=TuneConfig(time_budget_s=1000.0, num_samples=1),
+        run_config=RunConfig(storage_path=str(tmp_path), name="exp", verbose=0,
+                             callbacks=[takeover]),
+        executor=InProcessExecutor(),
+        clock=clock,
+    ).fit()
+    assert clock.time() - takeover.start < 100, "the run did not stop when its lock was taken"
+    exp = tmp_path / "exp"
+    assert {p.name: p.read_bytes() for p in exp.glob("experiment_state-*")} == takeover.state_then
+    assert lock_bytes(str(tmp_path)) == takeover.taken  # the new holder's lock stays
+    assert "another run took over" in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------------------- readers, restore
 def test_reading_an_experiment_takes_no_lock(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]

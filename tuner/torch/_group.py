@@ -12,8 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 
+import cloudpickle
+
 from tuner._processes import describe_exit
-from tuner.exceptions import WorkerDiedError
+from tuner.exceptions import ConfigError, WorkerDiedError
 from tuner.torch._messages import RankDone, RankFailed, RankMessage, RankSetup, ReportAck
 
 
@@ -53,10 +55,22 @@ class WorkerGroup:
         return group
 
     def send_setups(self, setups: Sequence[RankSetup]) -> None:
-        """Send every rank its setup (rank i gets `setups[i]`)."""
+        """Send every rank its setup (rank i gets `setups[i]`).
+
+        Cloudpickled, like the train loop: its config may hold lambdas or objects of classes
+        defined in the driver's `__main__`, which plain pickle cannot send.
+        """
         for rank, setup in zip(self._ranks, setups, strict=True):
+            try:
+                blob = cloudpickle.dumps(setup)
+            except Exception as exc:
+                raise ConfigError(
+                    f"the train loop's config cannot be sent to the rank processes "
+                    f"({type(exc).__name__}: {exc}): create such objects (open files, locks, "
+                    "sockets) inside the train loop, or pass a factory that builds them"
+                ) from exc
             with contextlib.suppress(OSError):  # it died already: `recv` reports it
-                rank.conn.send(setup)
+                rank.conn.send_bytes(blob)
 
     def __enter__(self) -> WorkerGroup:
         return self

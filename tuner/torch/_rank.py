@@ -163,7 +163,7 @@ def call_train_loop(fn: Callable[..., Any], config: Mapping[str, Any]) -> None:
 
 def run(conn: Connection) -> None:
     """Join the group, run the train loop, and end with one `RankDone` or `RankFailed`."""
-    setup = conn.recv()
+    setup = cloudpickle.loads(conn.recv_bytes())
     if not isinstance(setup, RankSetup):
         raise RuntimeError(f"a rank expected a RankSetup first, got {setup!r} (a bug in tuner)")
     rank = setup.context.world_rank
