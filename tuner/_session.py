@@ -46,6 +46,9 @@ class StopTrial(BaseException):
 class TrialContext:
     """What a running trial may know about itself (`get_context()`).
 
+    Outside a trial (a driver script calls `get_context()` once, as Ray Tune allows) every
+    getter returns None.
+
     Attributes:
         trial_id: The trial's id.
         trial_name: The trial's name.
@@ -58,30 +61,53 @@ class TrialContext:
         world_size: Size of the group (1 outside one).
     """
 
-    trial_id: str
-    trial_name: str
-    trial_dir: str
-    experiment_name: str
-    resources: Mapping[str, float] = field(default_factory=dict)
+    trial_id: str | None
+    trial_name: str | None
+    trial_dir: str | None
+    experiment_name: str | None
+    resources: Mapping[str, float] | None = field(default_factory=dict)
     gpu_ids: tuple[str, ...] = ()
-    world_rank: int = 0
-    local_rank: int = 0
-    world_size: int = 1
+    world_rank: int | None = 0
+    local_rank: int | None = 0
+    world_size: int | None = 1
 
-    def get_trial_id(self) -> str:
+    # Ray Tune's getters, by the names scripts call.
+    def get_trial_id(self) -> str | None:
         return self.trial_id
 
-    def get_trial_name(self) -> str:
+    def get_trial_name(self) -> str | None:
         return self.trial_name
 
-    def get_world_rank(self) -> int:
+    def get_trial_dir(self) -> str | None:
+        return self.trial_dir
+
+    def get_experiment_name(self) -> str | None:
+        return self.experiment_name
+
+    def get_trial_resources(self) -> Mapping[str, float] | None:
+        return self.resources
+
+    def get_world_rank(self) -> int | None:
         return self.world_rank
 
-    def get_world_size(self) -> int:
+    def get_world_size(self) -> int | None:
         return self.world_size
 
-    def get_local_rank(self) -> int:
+    def get_local_rank(self) -> int | None:
         return self.local_rank
+
+    def get_local_world_size(self) -> int | None:
+        return None if self.world_size is None else self.world_size  # one machine per group
+
+    def get_node_rank(self) -> int | None:
+        return None if self.world_rank is None else 0
+
+
+OUTSIDE_A_TRIAL = TrialContext(
+    trial_id=None, trial_name=None, trial_dir=None, experiment_name=None, resources=None,
+    world_rank=None, local_rank=None, world_size=None,
+)
+"""The context `get_context()` returns in the driver: every getter gives None."""
 
 
 _HOSTNAME = socket.gethostname()
@@ -211,5 +237,9 @@ def get_checkpoint() -> Checkpoint | None:
 
 
 def get_context() -> TrialContext:
-    """Facts about the running trial: id, name, directory, resources, ranks."""
-    return current_session("get_context").context
+    """Facts about the running trial: id, name, directory, resources, ranks.
+
+    Outside a trial it returns a context whose getters all give None (as Ray Tune's does).
+    """
+    session: Session | None = getattr(_local, "session", None) or _process_session
+    return OUTSIDE_A_TRIAL if session is None else session.context

@@ -80,9 +80,16 @@ def test_a_trainable_must_be_a_function_or_a_trainable(trainable: Any, message: 
         Tuner(trainable)
 
 
-def test_an_unknown_stop_key_is_named_after_the_first_result(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="'epochs' is not in the reported result"):
-        fit(tmp_path, stop={"epochs": 3})
+def test_an_unknown_stop_key_is_named_after_the_first_result(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As in Ray Tune, a stop key no result holds stops nothing; a warning names it once."""
+    with caplog.at_level("WARNING"):
+        grid = fit(tmp_path, stop={"epochs": 3})
+    assert [r.status for r in grid] == ["TERMINATED"]
+    named = [r for r in caplog.records if "stop criterion 'epochs' is not in the reported" in
+             r.getMessage()]
+    assert len(named) == 1
 
 
 def test_a_metric_missing_from_results(tmp_path: Path) -> None:

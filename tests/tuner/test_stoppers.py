@@ -294,14 +294,28 @@ def test_dict_nested_keys_with_slash() -> None:
     assert stopper("a", {"eval/acc": 0.95}) is True
 
 
-def test_dict_missing_key_names_keys_and_fix() -> None:
-    stopper = DictStopper({"foo": 1})
-    with pytest.raises(
-        ConfigError,
-        match=r"stop criterion 'foo' is not in the reported result \(keys: \['bar', 'loss'\]\): "
-        r"report it or fix RunConfig\(stop=...\)",
-    ):
-        stopper("a", {"loss": 1, "bar": 2})
+def test_dict_missing_key_warns_once_and_does_not_stop(caplog: pytest.LogCaptureFixture) -> None:
+    """As Ray Tune: a key some results lack (an evaluation every N steps) stops nothing."""
+    stopper = DictStopper({"foo": 1, "loss": 5})
+    with caplog.at_level("WARNING"):
+        assert stopper("a", {"loss": 1, "bar": 2}) is False
+        assert stopper("a", {"loss": 1, "bar": 2}) is False
+        assert stopper("a", {"loss": 1, "foo": 1}) is True
+    warnings = [r.getMessage() for r in caplog.records if "stop criterion" in r.getMessage()]
+    assert warnings == [
+        "stop criterion 'foo' is not in the reported result (keys: ['bar', 'loss']): trials that "
+        "never report it run until they end; report it or fix RunConfig(stop=...)"
+    ]
+
+
+def test_dict_bool_criteria_compare_as_ray_does() -> None:
+    stopper = DictStopper({"done": True, "training_iteration": 5})
+    assert stopper("a", {"done": False, "training_iteration": 2}) is False
+    assert stopper("a", {"done": True, "training_iteration": 2}) is True
+    assert stopper("a", {"done": False, "training_iteration": 5}) is True
+    solved = DictStopper({"mean_accuracy": 0.9})
+    assert solved("a", {"mean_accuracy": True}) is True
+    assert solved("a", {"mean_accuracy": np.bool_(False)}) is False
 
 
 def test_dict_values_must_be_numbers() -> None:

@@ -90,7 +90,7 @@ class RankSession(Session):
 
     def _exchange(self, checkpoint_dir: str | None) -> None:
         self.num_reports += 1
-        rank = self.context.world_rank
+        rank = int(self.context.world_rank or 0)
         self._conn.send(RankReport(rank, self.num_reports, self._metrics, checkpoint_dir))
         ack = self._conn.recv()
         if not isinstance(ack, ReportAck):
@@ -122,19 +122,22 @@ def _join_group(setup: RankSetup) -> torch.device:
     import torch.distributed as dist
 
     context = setup.context
+    # A rank's context always has its ranks (only the driver's context leaves them None).
+    local_rank, rank = int(context.local_rank or 0), int(context.world_rank or 0)
+    world_size = int(context.world_size or 1)
     device = torch.device("cpu")
     if setup.use_gpu:
-        torch.cuda.set_device(context.local_rank)
-        device = torch.device("cuda", context.local_rank)
+        torch.cuda.set_device(local_rank)
+        device = torch.device("cuda", local_rank)
     timeout = datetime.timedelta(seconds=setup.timeout_s)
     store = dist.TCPStore(
-        "127.0.0.1", setup.store_port, context.world_size, False, timeout=timeout
+        "127.0.0.1", setup.store_port, world_size, False, timeout=timeout
     )
     dist.init_process_group(
         setup.backend,
         store=store,
-        rank=context.world_rank,
-        world_size=context.world_size,
+        rank=rank,
+        world_size=world_size,
         timeout=timeout,
     )
     return device
@@ -166,7 +169,7 @@ def run(conn: Connection) -> None:
     setup = cloudpickle.loads(conn.recv_bytes())
     if not isinstance(setup, RankSetup):
         raise RuntimeError(f"a rank expected a RankSetup first, got {setup!r} (a bug in tuner)")
-    rank = setup.context.world_rank
+    rank = int(setup.context.world_rank or 0)
     session: RankSession | None = None
     try:
         fn = cloudpickle.loads(setup.train_fn)
