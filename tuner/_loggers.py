@@ -1,9 +1,12 @@
 """Trial output files: ``params.json``, ``result.json``, ``progress.csv`` and TensorBoard events.
 
-Each logger is a `Callback` writing into `TrialInfo.local_path`. They are built for an event loop
-delivering thousands of results a second: files stay open while a trial runs, results are
-buffered in memory and written in `flush()` (and when a trial stops), and nothing about a trial is
-kept once it ends.
+Each logger is a `LoggerCallback` writing into `trial.local_path`. They are built for an event
+loop delivering thousands of results a second: files stay open while a trial runs, results are
+buffered in memory and written in `flush()` (and when a trial stops, pauses or fails), and nothing
+about a trial is kept once it ends. The engine gives every experiment one of each
+(`default_logger_callbacks`), after the user's callbacks, unless `RunConfig(callbacks)` holds
+one of the same class already. The ``trial`` they are given needs ``trial_id``, ``config`` and
+``local_path`` (`tuner.experiment.Trial` has them; so has the `TrialInfo` below).
 
 Example:
     >>> import tempfile
@@ -11,9 +14,9 @@ Example:
     >>> from tuner._callback import TrialInfo
     >>> trial = TrialInfo("t0", "trial_t0", {"lr": 0.1}, tempfile.mkdtemp())
     >>> logger = JsonLoggerCallback()
-    >>> logger.on_trial_start(trial)
-    >>> logger.on_trial_result(trial, {"loss": 0.5, "training_iteration": 1})
-    >>> logger.on_trial_complete(trial)
+    >>> logger.log_trial_start(trial)
+    >>> logger.log_trial_result(1, trial, {"loss": 0.5, "training_iteration": 1})
+    >>> logger.log_trial_end(trial)
     >>> Path(trial.local_path, "result.json").read_text()
     '{"loss": 0.5, "training_iteration": 1}\\n'
 """
@@ -28,13 +31,17 @@ import math
 import operator
 import os
 import time
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any, Generic, Protocol, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from tuner._callback import Callback, TrialInfo
+from tuner._callback import Callback, LoggerCallback
 from tuner._tb_events import EventFile
 from tuner._tbx import tbx
+
+if TYPE_CHECKING:
+    from tuner.experiment import Trial
 
 logger = logging.getLogger(__name__)
 
@@ -125,14 +132,18 @@ def _flatten_into(flat: dict[str, Any], mapping: Mapping[str, Any], prefix: str,
             flat[name] = value
 
 
-class _PerTrialLogger(Callback, Generic[_State]):
+class _PerTrialLogger(LoggerCallback, Generic[_State]):
     """What the file loggers share: per-trial state opened on start, written in `flush()`,
-    closed (after a last write) when the trial pauses or ends; nothing kept once it ended."""
+    closed (after a last write) when the trial pauses, fails or ends; nothing kept once it ended.
+
+    A failed trial's files are closed before it is retried: the engine cuts them back to the
+    checkpoint it resumes from before it starts again, and nothing buffered may land after that.
+    """
 
     def __init__(self) -> None:
         self._trials: dict[str, _State] = {}
 
-    def _open(self, trial: TrialInfo) -> _State:
+    def _open(self, trial: Trial) -> _State:
         raise NotImplementedError
 
     def _close(self, trial_id: str) -> None:
@@ -141,23 +152,27 @@ class _PerTrialLogger(Callback, Generic[_State]):
             state.write()
             state.close()
 
-    def on_trial_start(self, trial: TrialInfo) -> None:
+    def log_trial_start(self, trial: Trial) -> None:
         self._open(trial)
+
+    def log_trial_end(self, trial: Trial, failed: bool = False) -> None:
+        self._close(trial.trial_id)
 
     def flush(self) -> None:
         for state in self._trials.values():
             state.write()
 
-    def on_trial_pause(self, trial: TrialInfo) -> None:
+    def on_trial_pause(
+        self, iteration: int, trials: Sequence[Trial], trial: Trial, **info: Any
+    ) -> None:
         self._close(trial.trial_id)
 
-    def on_trial_complete(self, trial: TrialInfo) -> None:
+    def on_trial_recover(
+        self, iteration: int, trials: Sequence[Trial], trial: Trial, **info: Any
+    ) -> None:
         self._close(trial.trial_id)
 
-    def on_trial_error(self, trial: TrialInfo, error: BaseException) -> None:
-        self._close(trial.trial_id)
-
-    def on_experiment_end(self, trials: Sequence[TrialInfo]) -> None:
+    def on_experiment_end(self, trials: Sequence[Trial], **info: Any) -> None:
         for trial_id in list(self._trials):
             self._close(trial_id)
 
@@ -176,11 +191,11 @@ class JsonLoggerCallback(_PerTrialLogger["_JsonTrial"]):
         super().__init__()
         self._warned_repr = False
 
-    def on_trial_result(self, trial: TrialInfo, result: Mapping[str, Any]) -> None:
+    def log_trial_result(self, iteration: int, trial: Trial, result: dict[str, Any]) -> None:
         state = self._trials.get(trial.trial_id) or self._open(trial)
         state.lines.append(_to_json(result) + "\n")
 
-    def _open(self, trial: TrialInfo) -> _JsonTrial:
+    def _open(self, trial: Trial) -> _JsonTrial:
         if trial.trial_id in self._trials:
             return self._trials[trial.trial_id]
         os.makedirs(trial.local_path, exist_ok=True)
@@ -189,7 +204,7 @@ class JsonLoggerCallback(_PerTrialLogger["_JsonTrial"]):
         state = self._trials[trial.trial_id] = _JsonTrial(file)
         return state
 
-    def _write_params(self, trial: TrialInfo) -> None:
+    def _write_params(self, trial: Trial) -> None:
         unjsonable: list[str] = []
 
         def default(value: Any) -> Any:
@@ -242,11 +257,11 @@ class CSVLoggerCallback(_PerTrialLogger["_CsvTrial"]):
         >>> CSVLoggerCallback().flush()
     """
 
-    def on_trial_result(self, trial: TrialInfo, result: Mapping[str, Any]) -> None:
+    def log_trial_result(self, iteration: int, trial: Trial, result: dict[str, Any]) -> None:
         state = self._trials.get(trial.trial_id) or self._open(trial)
         state.rows.append(flatten(result))
 
-    def _open(self, trial: TrialInfo) -> _CsvTrial:
+    def _open(self, trial: Trial) -> _CsvTrial:
         if trial.trial_id in self._trials:
             return self._trials[trial.trial_id]
         os.makedirs(trial.local_path, exist_ok=True)
@@ -328,25 +343,22 @@ class TBXLoggerCallback(_PerTrialLogger["_TbxTrial"]):
     Every numeric value of a result (nested keys flattened with ``/``) is logged under the tag
     ``tune/<key>`` at step ``training_iteration``; when a trial completes or fails, its config is
     written with the hparams plugin so ``tensorboard --logdir <experiment>`` can compare trials.
-    Writers are closed when a trial stops or pauses and reopened (in a new event file of the same
-    directory) when it resumes.
+    Writers are closed when a trial stops, pauses or fails and reopened (in a new event file of
+    the same directory) when it resumes.
 
     Example:
         >>> TBXLoggerCallback().flush()
     """
 
-    def on_trial_result(self, trial: TrialInfo, result: Mapping[str, Any]) -> None:
+    def log_trial_result(self, iteration: int, trial: Trial, result: dict[str, Any]) -> None:
         state = self._trials.get(trial.trial_id) or self._open(trial)
         state.results += 1
         state.pending.append((state.results, result))  # turned into an event in flush()
 
-    def on_trial_complete(self, trial: TrialInfo) -> None:
+    def log_trial_end(self, trial: Trial, failed: bool = False) -> None:
         self._close(trial.trial_id, write_hparams=True)
 
-    def on_trial_error(self, trial: TrialInfo, error: BaseException) -> None:
-        self._close(trial.trial_id, write_hparams=True)
-
-    def _open(self, trial: TrialInfo) -> _TbxTrial:
+    def _open(self, trial: Trial) -> _TbxTrial:
         if trial.trial_id in self._trials:
             return self._trials[trial.trial_id]
         # Events are buffered here and written in flush(), without SummaryWriter's queue and
@@ -434,6 +446,10 @@ class _TbxTrial:
             self.writer.write_event(Event(wall_time=time.time(), summary=summary))
 
 
+_DEFAULTS: weakref.WeakSet[Callback] = weakref.WeakSet()
+"""The loggers `default_logger_callbacks` made (told apart from ones a user passes)."""
+
+
 def default_logger_callbacks() -> list[Callback]:
     """The loggers every experiment gets: JSON, CSV and TensorBoard.
 
@@ -441,13 +457,34 @@ def default_logger_callbacks() -> list[Callback]:
         >>> [type(c).__name__ for c in default_logger_callbacks()]
         ['JsonLoggerCallback', 'CSVLoggerCallback', 'TBXLoggerCallback']
     """
-    return [JsonLoggerCallback(), CSVLoggerCallback(), TBXLoggerCallback()]
+    loggers: list[Callback] = [JsonLoggerCallback(), CSVLoggerCallback(), TBXLoggerCallback()]
+    _DEFAULTS.update(loggers)
+    return loggers
+
+
+def calling_order(callbacks: Sequence[Callback]) -> list[Callback]:
+    """The order hooks are called in, as Ray Tune's: the user's callbacks, then the default
+    loggers, less those of a class (or a subclass) the user passed an instance of.
+
+    The loggers come last so that they record what callbacks change in a result, and a logger
+    the user configured is not doubled by a default one writing the same file.
+
+    Example:
+        >>> mine = CSVLoggerCallback()
+        >>> [type(c).__name__ for c in calling_order([*default_logger_callbacks(), mine])]
+        ['CSVLoggerCallback', 'JsonLoggerCallback', 'TBXLoggerCallback']
+    """
+    own = [c for c in callbacks if c not in _DEFAULTS]
+    defaults = [c for c in callbacks if c in _DEFAULTS]
+    return own + [d for d in defaults if not any(isinstance(c, type(d)) for c in own)]
 
 
 __all__ = [
     "CSVLoggerCallback",
     "JsonLoggerCallback",
+    "LoggerCallback",
     "TBXLoggerCallback",
+    "calling_order",
     "default_logger_callbacks",
     "flatten",
 ]
