@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 import inspect
 import logging
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -132,6 +133,9 @@ def hook_forms(callback: object) -> dict[str, HookForm]:
 
 _Hook = Callable[..., None]
 
+_WARNED: weakref.WeakSet[type] = weakref.WeakSet()
+"""Callback classes with earlier-form hooks that were warned about (once per process)."""
+
 
 class CallbackHooks:
     """The callbacks' overrides, by hook, and the calls the event loop makes to them.
@@ -169,7 +173,6 @@ class CallbackHooks:
         # The hot path: a logger's own log_trial_result is called straight (positionally),
         # without LoggerCallback.on_trial_result in between.
         on_result: list[tuple[bool, _Hook]] = []
-        warned: set[str] = set()
         for callback in callbacks:
             for name, form in hook_forms(callback).items():
                 method = getattr(callback, name)
@@ -188,8 +191,8 @@ class CallbackHooks:
                 if name == "on_trial_error" and form is HookForm.LEGACY:
                     # It was called for every failure, also those retried.
                     hooks["on_trial_recover"].append(hook)
-                if form is HookForm.LEGACY and type(callback).__qualname__ not in warned:
-                    warned.add(type(callback).__qualname__)
+                if form is HookForm.LEGACY and type(callback) not in _WARNED:
+                    _WARNED.add(type(callback))
                     logger.warning(
                         "%s.%s%s is written in the earlier form (with a TrialInfo); it still "
                         "works, but move to Ray Tune's: def %s(self, %s, **info)",
