@@ -25,7 +25,10 @@ class Searcher(abc.ABC):
 
     1. `set_search_properties(metric, mode, param_space)` once before the first suggestion, with
        the experiment's settings. A searcher built with its own metric/mode/space keeps them and
-       checks that they agree.
+       checks that they agree. Then `set_num_samples(num_samples)` with `TuneConfig(num_samples)`.
+       The loop creates at most `num_samples` trials (as Ray Tune's `SearchGenerator` does),
+       unless `total_trials` then tells a larger count: a searcher that suggests more by design
+       (a grid walked `num_samples` times) ends the experiment itself by returning `FINISHED`.
     2. `suggest(trial_id)` whenever the loop has room for a new trial: a config (plain dict, all
        values resolved), `None` for "ask again later" (e.g. waiting on results), or `FINISHED`.
     3. `on_trial_result(trial_id, result)` for intermediate results (optional hook).
@@ -50,6 +53,20 @@ class Searcher(abc.ABC):
             raise ValueError(f"`mode` must be 'min' or 'max', got mode={mode!r}")
         self.metric = metric
         self.mode = mode
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """The metrics this searcher learns from: `(metric,)`, or all objectives of a
+        multi-objective searcher (wrappers average each of them)."""
+        return () if self.metric is None else (self.metric,)
+
+    @property
+    def total_trials(self) -> int | None:
+        """How many trials this searcher suggests in all, if it knows (None: `num_samples`)."""
+        return None
+
+    def set_num_samples(self, num_samples: int) -> None:  # noqa: B027 - an optional hook
+        """`TuneConfig(num_samples)` (-1: without end), before the first suggestion."""
 
     def set_search_properties(
         self, metric: str | None, mode: str | None, param_space: Mapping[str, Any]

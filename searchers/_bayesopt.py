@@ -1,16 +1,22 @@
-"""`BayesOptSearch`: Gaussian-process Bayesian optimisation with expected improvement."""
+"""`BayesOptSearch`: Gaussian-process Bayesian optimisation (UCB, EI or POI), in numpy."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import logging
+import math
+import numbers
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from searchers import _gp
+from searchers._acquisition import Utility
+from searchers._base import FINISHED, SearchSignal
 from searchers._model import ModelSearcher
 from searchers._numeric import NumericDim
-from searchers._stats import norm_cdf, norm_pdf
+
+logger = logging.getLogger(__name__)
 
 _FIT_POINTS = 100  # cap on the observations the hyperparameters are fitted to
 _N_RANDOM = 500  # random candidates for the acquisition
@@ -20,16 +26,24 @@ _LOCAL_SAMPLES = 25
 
 
 class BayesOptSearch(ModelSearcher):
-    """Bayesian optimisation: a Gaussian process with expected improvement, in numpy.
+    """Bayesian optimisation with a Gaussian process, in numpy; Ray Tune's arguments.
 
     After `random_search_steps` configs drawn from the space's own distributions, each
     suggestion fits a GP (ARD Matern 5/2 or RBF kernel on the unit cube; log domains in log
     space; targets standardised) whose hyperparameters maximise the marginal likelihood (projected
-    Adam, warm-started from the previous fit), and suggests the maximum of expected improvement
-    found among random candidates refined by local search. Trials suggested but not completed
-    enter the GP with the best value seen (the constant liar), so concurrent suggestions spread
-    out. With more than `max_gp_points` observations the GP is trained on the best half of them
-    and the most recent others, to keep `suggest()` fast.
+    Adam, warm-started from the previous fit), and suggests the maximum of the acquisition
+    (`utility_kwargs`; by default Ray Tune's, the upper confidence bound with kappa 2.576)
+    found among random candidates refined by local search. Trials suggested
+    but not completed enter the GP with the best value seen (the constant liar), so concurrent
+    suggestions spread out. With more than `max_gp_points` observations the GP is trained on the
+    best half of them and the most recent others, to keep `suggest()` fast.
+
+    Duplicates, as in Ray Tune: with `skip_duplicate`, a config suggested before (its values
+    equal to `repeat_float_precision` decimals; significant digits on a log scale) is not
+    run: `suggest` returns None, and the loop asks again later. Once one config has come up more
+    than `patience` times the search has converged: `suggest` returns `FINISHED`, so the
+    experiment may end before `num_samples`. With `skip_duplicate=False` duplicates run and
+    `patience` does not apply.
 
     Numeric domains only: a categorical parameter or a grid search is an error; integers and
     quantised values are searched continuously and rounded; `randn` within 4 sd of its mean.
@@ -41,15 +55,36 @@ class BayesOptSearch(ModelSearcher):
         metric: The metric to optimise, or None to take TuneConfig's.
         mode: "min" or "max", or None to take TuneConfig's.
         points_to_evaluate: Partial configs to try first (missing values are sampled).
-        random_search_steps: Random configs before the GP is used (>= 2).
+        utility_kwargs: Ray Tune's acquisition: `{"kind": "ucb" | "ei" | "poi", "kappa": ...,
+            "xi": ...}` (kind "ucb", kappa 2.576, xi 0 where left out; None: all three, Ray's
+            default). `kappa` weighs the posterior sd in UCB (upper confidence bound); `xi` is
+            the margin EI (expected improvement) and POI (probability of improvement) ask of an
+            improvement, in standard deviations of the standardised metric.
+        random_state: Ray Tune's name for `seed` (Ray's default is 42; here None, fresh
+            entropy, as for every searcher: pass 42 for Ray's fixed default).
+        random_search_steps: Random configs before the GP is used; the GP also waits for two
+            observations, so fewer than 2 still start with random configs.
+        verbose: Accepted for Ray Tune scripts and ignored: this searcher prints nothing; its
+            messages go to the `searchers` logger (`logging.getLogger("searchers")`).
+        patience: With `skip_duplicate`: the search ends once one config has been suggested more
+            than this many times (>= 1).
+        skip_duplicate: Do not run a config suggested before.
+        analysis: A previous experiment's results to learn from before the first suggestion:
+            its `ResultGrid` (Ray Tune: its `ExperimentAnalysis`), or any iterable of results
+            with `.config` and `.metrics`. Each trial's last result counts; trials that lack a
+            searched parameter or a finite metric are skipped.
+        repeat_float_precision: Decimals to which float values must agree to count as the
+            same config (>= 0).
         kernel: "matern52" or "rbf".
-        xi: Exploration margin of expected improvement, in standard deviations of the metric.
+        xi: Without `utility_kwargs`: use expected improvement with this margin (this
+            package's older argument; `utility_kwargs={"kind": "ei", "xi": xi}` says the same).
         max_gp_points: Cap on the GP's training set.
         seed: Seed of the owned generator.
 
     Example:
         >>> from searchers import BayesOptSearch, uniform
-        >>> bo = BayesOptSearch({"x": uniform(-1, 1)}, metric="loss", mode="min", seed=0)
+        >>> bo = BayesOptSearch({"x": uniform(-1, 1)}, metric="loss", mode="min", seed=0,
+        ...                     utility_kwargs={"kind": "ei", "xi": 0.01})
         >>> for i in range(12):
         ...     config = bo.suggest(str(i))
         ...     bo.on_trial_complete(str(i), {"loss": config["x"] ** 2})
@@ -67,35 +102,121 @@ class BayesOptSearch(ModelSearcher):
         metric: str | None = None,
         mode: str | None = None,
         points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
+        utility_kwargs: Mapping[str, Any] | None = None,
+        random_state: int | None = None,
         random_search_steps: int = 10,
+        verbose: int = 0,
+        patience: int = 5,
+        skip_duplicate: bool = True,
+        analysis: Iterable[Any] | None = None,
+        repeat_float_precision: int = 5,
         kernel: str = "matern52",
-        xi: float = 0.01,
+        xi: float | None = None,
         max_gp_points: int = 200,
         seed: int | None = None,
     ) -> None:
-        if isinstance(random_search_steps, bool) or not isinstance(random_search_steps, int) or (
-            random_search_steps < 2
-        ):
-            raise ValueError(
-                "`random_search_steps` must be an int >= 2, got "
-                f"random_search_steps={random_search_steps!r}"
-            )
+        _check_int("random_search_steps", random_search_steps, 0)
+        _check_int("patience", patience, 1)
+        _check_int("repeat_float_precision", repeat_float_precision, 0)
+        _check_int("verbose", verbose, 0)
         if kernel not in ("matern52", "rbf"):
             raise ValueError(f"`kernel` must be 'matern52' or 'rbf', got kernel={kernel!r}")
-        if not xi >= 0:
-            raise ValueError(f"`xi` must be >= 0, got xi={xi!r}")
-        if isinstance(max_gp_points, bool) or not isinstance(max_gp_points, int) or (
-            max_gp_points < 10
-        ):
-            raise ValueError(f"`max_gp_points` must be an int >= 10, got {max_gp_points!r}")
+        _check_int("max_gp_points", max_gp_points, 10)
+        if random_state is not None and seed is not None:
+            raise ValueError(
+                f"pass `seed` or `random_state`, not both, got seed={seed!r}, "
+                f"random_state={random_state!r}: they mean the same"
+            )
+        if analysis is not None and not isinstance(analysis, Iterable):
+            raise ValueError(
+                f"`analysis` must be a ResultGrid (or an iterable of results with .config and "
+                f".metrics), got {type(analysis).__name__}: pass the ResultGrid of Tuner.fit()"
+            )
+        self.utility = Utility.of(utility_kwargs, xi=xi)
         self.random_search_steps = random_search_steps
+        self.patience = patience
+        self.skip_duplicate = bool(skip_duplicate)
+        self.repeat_float_precision = repeat_float_precision
+        self.verbose = verbose
         self.kernel = kernel
-        self.xi = xi
         self.max_gp_points = max_gp_points
+        self._analysis = analysis
         self._log_theta: np.ndarray | None = None
+        self._seen: dict[str, int] = {}  # duplicate key -> times suggested
+        self._converged = False
         super().__init__(
-            space, metric=metric, mode=mode, points_to_evaluate=points_to_evaluate, seed=seed
+            space,
+            metric=metric,
+            mode=mode,
+            points_to_evaluate=points_to_evaluate,
+            seed=seed if seed is not None else random_state,
         )
+
+    @property
+    def xi(self) -> float:
+        """The acquisition's improvement margin."""
+        return self.utility.xi
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | SearchSignal | None:
+        """The next config; None for a duplicate skipped; FINISHED once the search converged."""
+        if self._converged:
+            return FINISHED
+        config = super().suggest(trial_id)
+        if not self.skip_duplicate or not isinstance(config, dict):
+            return config
+        key = self._duplicate_key(self._live[trial_id])
+        count = self._seen[key] = self._seen.get(key, 0) + 1
+        if count == 1:
+            return config
+        del self._live[trial_id]  # not run
+        if count > self.patience:
+            logger.warning(
+                "BayesOptSearch is stopping early: a config came up %d times, more than "
+                "patience=%d, so the search has converged and suggests no more trials; to run "
+                "more, raise `patience`, set `skip_duplicate=False` or widen the search space",
+                count, self.patience,
+            )
+            self._converged = True
+            return FINISHED
+        logger.info("BayesOptSearch: skipping a config suggested before: %s", config)
+        return None
+
+    def _duplicate_key(self, encoded: list[float | int]) -> str:
+        digits = self.repeat_float_precision
+        parts = []
+        for param, value in zip(self.params, encoded, strict=True):
+            if isinstance(value, int):
+                parts.append(str(value))
+            elif getattr(param.domain, "log", False):
+                parts.append(f"{value:.{max(digits, 1)}g}")  # a log scale: significant digits
+            else:
+                parts.append(f"{value:.{digits}f}")
+        return "|".join(parts)
+
+    def _warm_start(self) -> None:
+        """Observe the results of `analysis`."""
+        if self._analysis is None:
+            return
+        used = total = 0
+        for result in self._analysis:
+            total += 1
+            config, metrics = getattr(result, "config", None), getattr(result, "metrics", None)
+            if not isinstance(config, Mapping) or not isinstance(metrics, Mapping):
+                raise ValueError(
+                    f"`analysis` must hold results with .config and .metrics dicts, got "
+                    f"{result!r}: pass the ResultGrid of Tuner.fit()"
+                )
+            value = metrics.get(self.metric or "")
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
+                math.isfinite(value)
+            ):
+                continue
+            try:
+                self.add_evaluated_points([config], [metrics])
+            except ValueError:
+                continue  # not a config of this space
+            used += 1
+        logger.info("BayesOptSearch: learned from %d of the %d results in `analysis`", used, total)
 
     def _to_unit(self, dims: list[NumericDim], encoded: list[float | int]) -> list[float]:
         return [
@@ -135,10 +256,7 @@ class BayesOptSearch(ModelSearcher):
 
         def acquisition(points: np.ndarray) -> np.ndarray:
             mean, var = post.predict(points)
-            sd = np.sqrt(var)
-            improvement = best_y - mean - self.xi
-            z = improvement / sd
-            return improvement * norm_cdf(z) + sd * norm_pdf(z)
+            return self.utility.score(mean, np.sqrt(var), best_y)
 
         rng = self.rng
         best_points = x[np.argsort(y[: len(keep)])[:_N_LOCAL_STARTS]]
@@ -169,9 +287,12 @@ class BayesOptSearch(ModelSearcher):
         ]
 
     def state_dict(self) -> dict[str, Any]:
-        """The base state plus the GP's hyperparameters (the next fit starts from them)."""
+        """The base state, the GP's hyperparameters (the next fit starts from them) and the
+        configs seen (for duplicates)."""
         state = super().state_dict()
         state["log_theta"] = None if self._log_theta is None else self._log_theta.tolist()
+        state["seen"] = dict(self._seen)
+        state["converged"] = self._converged
         return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -179,6 +300,8 @@ class BayesOptSearch(ModelSearcher):
         super().load_state_dict(state)
         theta = state.get("log_theta")
         self._log_theta = None if theta is None else np.array(theta, dtype=float)
+        self._seen = {str(k): int(v) for k, v in state.get("seen", {}).items()}
+        self._converged = bool(state.get("converged", False))
 
 
 def _warp(y: np.ndarray) -> np.ndarray:
@@ -192,3 +315,8 @@ def _warp(y: np.ndarray) -> np.ndarray:
     warped = np.log1p(spread / scale) if scale > 0 else spread
     sd = float(warped.std())
     return (warped - warped.mean()) / (sd if sd > 0 else 1.0)
+
+
+def _check_int(name: str, value: Any, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"`{name}` must be an int >= {low}, got {name}={value!r}")

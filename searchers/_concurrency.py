@@ -70,9 +70,14 @@ class ConcurrencyLimiter(Searcher):
             self.searcher.mode = value
 
     @property
+    def metrics(self) -> tuple[str, ...]:
+        """The wrapped searcher's metrics."""
+        return self.searcher.metrics
+
+    @property
     def total_trials(self) -> int | None:
         """The wrapped searcher's total, if it knows one."""
-        return getattr(self.searcher, "total_trials", None)
+        return self.searcher.total_trials
 
     def set_search_properties(
         self, metric: str | None, mode: str | None, param_space: Mapping[str, Any]
@@ -81,10 +86,8 @@ class ConcurrencyLimiter(Searcher):
         self.searcher.set_search_properties(metric, mode, param_space)
 
     def set_num_samples(self, num_samples: int) -> None:
-        """Pass `num_samples` on, if the wrapped searcher takes it."""
-        setter = getattr(self.searcher, "set_num_samples", None)
-        if setter is not None:
-            setter(num_samples)
+        """Pass `num_samples` on."""
+        self.searcher.set_num_samples(num_samples)
 
     def suggest(self, trial_id: str) -> dict[str, Any] | SearchSignal | None:
         """The wrapped searcher's suggestion, or None while the limit is reached."""

@@ -130,7 +130,8 @@ class ModelSearcher(Searcher):
         self._rng = make_rng(seed)
         self.observations: list[tuple[list[float | int], float]] = []  # (encoded, loss)
         self._live: dict[str, list[float | int]] = {}
-        self._n_suggested = 0
+        self._n_suggested = 0  # configs drawn: the next point to evaluate is this one
+        self._warm_started = False
         if space is not None:
             self._set_space(space)
 
@@ -194,15 +195,25 @@ class ModelSearcher(Searcher):
     def suggest(self, trial_id: str) -> dict[str, Any] | SearchSignal | None:
         """The next point to evaluate, else the model's proposal."""
         space = self._check_ready()
-        if self._n_suggested < len(self._points):
-            config = resolve(merge(space, self._points[self._n_suggested]), self._rng)
-        else:
-            values = self._propose()
-            config = resolve(space, self._rng, dict(zip(
-                [p.path for p in self.params], values, strict=True)))
+        if not self._warm_started:
+            self._warm_started = True
+            self._warm_start()
+        config = self._next_config(space)
         self._live[trial_id] = [p.encode(get_value(config, p.path)) for p in self.params]
         self._n_suggested += 1
         return config
+
+    def _next_config(self, space: Mapping[str, Any]) -> dict[str, Any]:
+        """The next point to evaluate, else the model's proposal, resolved in `space`."""
+        if self._n_suggested < len(self._points):
+            return dict(resolve(merge(space, self._points[self._n_suggested]), self._rng))
+        values = self._propose()
+        return dict(resolve(space, self._rng, dict(zip(
+            [p.path for p in self.params], values, strict=True))))
+
+    def _warm_start(self) -> None:
+        """Observe what the searcher was given to learn from (once, before the first suggestion,
+        when the space and metric are known)."""
 
     def random_values(self) -> list[Any]:
         """Values for `self.params` drawn from their prior (the domains' own distributions)."""
@@ -252,14 +263,21 @@ class ModelSearcher(Searcher):
                 f"{len(results)}"
             )
         for i, (point, result) in enumerate(zip(points, results, strict=True)):
-            try:
-                encoded = [p.encode(get_value(point, p.path)) for p in self.params]
-            except (KeyError, IndexError, TypeError) as error:
-                raise ValueError(
-                    f"points[{i}] lacks parameter {error}: evaluated points must set every "
-                    f"searched parameter ({[p.name for p in self.params]})"
-                ) from None
-            self._observe(encoded, result, f"points[{i}]")
+            self._observe(self._encode_point(point, f"points[{i}]"), result, f"points[{i}]")
+
+    def _encode_point(self, point: Mapping[str, Any], name: str) -> list[float | int]:
+        """The encoded values of a config that sets every searched parameter.
+
+        Raises:
+            ValueError: `point` lacks a parameter or holds a value outside its domain.
+        """
+        try:
+            return [p.encode(get_value(point, p.path)) for p in self.params]
+        except (KeyError, IndexError, TypeError) as error:
+            raise ValueError(
+                f"{name} lacks parameter {error}: evaluated points must set every "
+                f"searched parameter ({[p.name for p in self.params]})"
+            ) from None
 
     def state_dict(self) -> dict[str, Any]:
         """Observations, live trials, counters and the generator state, as JSON data."""
@@ -267,6 +285,7 @@ class ModelSearcher(Searcher):
             "observations": [[enc, loss] for enc, loss in self.observations],
             "live": [[k, v] for k, v in self._live.items()],
             "n_suggested": self._n_suggested,
+            "warm_started": self._warm_started,
             "rng": rng_state(self._rng),
         }
 
@@ -275,4 +294,5 @@ class ModelSearcher(Searcher):
         self.observations = [(list(enc), float(loss)) for enc, loss in state["observations"]]
         self._live = {k: list(v) for k, v in state["live"]}
         self._n_suggested = int(state["n_suggested"])
+        self._warm_started = bool(state.get("warm_started", True))  # older states: none to do
         self._rng = load_rng(state["rng"])

@@ -2,188 +2,393 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from searchers._model import NORMAL_SPAN, ModelSearcher, Param
-from searchers._space import Categorical, Float, Integer, Normal
+from searchers._base import Searcher, SearchSignal
+from searchers._model import ModelSearcher
+from searchers._optuna_space import (
+    Objectives,
+    distribution,
+    finite_values,
+    flatten,
+    from_optuna,
+    import_optuna,
+    native_space,
+    to_optuna,
+    unflatten,
+)
+from searchers._paths import copy_structure, find_domains, find_grids, merge
 
+logger = logging.getLogger(__name__)
 
-def _import_optuna() -> Any:
-    try:
-        import optuna
-    except ImportError as error:
-        raise ImportError(
-            "install optuna to use OptunaSearch (pip install 'tuner[optuna]')"
-        ) from error
-    return optuna
+DefineByRun = Callable[[Any], Mapping[str, Any] | None]
+"""A function of an `optuna.Trial` that calls `trial.suggest_*` and may return constants."""
 
 
 class OptunaSearch(ModelSearcher):
     """Suggest configs with an Optuna sampler (TPE by default) through Optuna's ask and tell.
 
-    Each parameter becomes an Optuna distribution named by its path (`model/lr`): floats and
-    integers keep their bounds and log scale, a quantised domain is searched over the multiples
-    of `q` (as integers), a categorical by the index of its choice, and `randn` within 4 sd of its
-    mean. `sample_from` values are computed from the sampled ones. The Optuna study always
-    minimises (the metric is negated for `mode="max"`).
+    The space is one of:
 
-    State: the observations are stored as JSON and replayed into a fresh study on
+    - tuner domains (`uniform`, `choice`, ...; here or in the Tuner's `param_space`): each
+      parameter becomes an Optuna distribution named by its path (`model/lr`); floats and
+      integers keep their bounds and log scale, a quantised domain is searched over the
+      multiples of `q`, a categorical by the index of its choice, `randn` within 4 sd of its
+      mean; `sample_from` values are computed from the sampled ones;
+    - a define-by-run function, as in Ray Tune: `space=fn` where `fn(trial)` calls
+      `trial.suggest_float(...)` and the like (conditionally, if it likes) and returns None or a
+      dict of constants that join the config; or
+    - a dict of `optuna.distributions` (nested dicts join their keys with `/`).
+
+    With the last two the Tuner's `param_space` may hold constants only. Parameter names with
+    `/` become nested dicts in the config.
+
+    Several objectives, as in Ray Tune: `metric=["loss", "gain"], mode=["min", "max"]` makes a
+    multi-objective study that is told every metric of each trial's last result. Leave
+    TuneConfig's metric out, or set it to one of the objectives (with its mode) for schedulers
+    and `ResultGrid.get_best_result()`.
+
+    State: every trial told to the study is stored as JSON and replayed into a fresh study on
     `load_state_dict`. Optuna samplers keep their own random state, which is not restored: a
     restored searcher is equivalent to the original (same knowledge) but not bit-identical.
 
     Args:
-        space: The search space, or None to take the Tuner's `param_space`.
-        metric: The metric to optimise, or None to take TuneConfig's.
-        mode: "min" or "max", or None to take TuneConfig's.
+        space: Tuner domains, a define-by-run function or Optuna distributions; None to take
+            the Tuner's `param_space`.
+        metric: The metric to optimise, a list of them, or None to take TuneConfig's.
+        mode: "min" or "max", a list of them (one per metric), or None to take TuneConfig's.
+        points_to_evaluate: Partial configs to try first (missing values are sampled).
         sampler: An `optuna.samplers.BaseSampler`; None for `TPESampler(seed=seed)`.
         seed: Seed of the default sampler and of this searcher's own generator.
-        points_to_evaluate: Partial configs to try first (missing values are sampled).
+        evaluated_rewards: The results of `points_to_evaluate`, already known: the points are
+            told to the study instead of run. One number per point (a list of numbers with
+            several objectives); each point must set every parameter. Not with a
+            define-by-run space.
 
     Example:
-        >>> from searchers import OptunaSearch, uniform
-        >>> search = OptunaSearch({"x": uniform(-1, 1)}, metric="loss", mode="min", seed=0)
+        >>> from searchers import OptunaSearch
+        >>> def space(trial):
+        ...     if trial.suggest_categorical("kind", ["a", "b"]) == "a":
+        ...         trial.suggest_float("x", -1, 1)
+        ...     return {"epochs": 3}
+        >>> search = OptunaSearch(space, metric="loss", mode="min", seed=0)
         >>> config = search.suggest("t0")
-        >>> search.on_trial_complete("t0", {"loss": config["x"] ** 2})
-        >>> len(search.observations)
-        1
+        >>> search.on_trial_complete("t0", {"loss": 1.0})
+        >>> config["epochs"], len(search.observations)
+        (3, 1)
     """
 
     max_queued = 1
 
     def __init__(
         self,
-        space: Mapping[str, Any] | None = None,
+        space: Mapping[str, Any] | DefineByRun | None = None,
         *,
-        metric: str | None = None,
-        mode: str | None = None,
+        metric: str | Sequence[str] | None = None,
+        mode: str | Sequence[str] | None = None,
+        points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
         sampler: Any = None,
         seed: int | None = None,
-        points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
+        evaluated_rewards: Sequence[Any] | None = None,
     ) -> None:
-        self._optuna = _import_optuna()
+        self._optuna = import_optuna()
         if sampler is not None and not isinstance(sampler, self._optuna.samplers.BaseSampler):
             raise ValueError(
                 f"`sampler` must be an optuna.samplers.BaseSampler, got {sampler!r}: pass e.g. "
                 "optuna.samplers.TPESampler(seed=0)"
             )
+        self.objectives = Objectives.of(metric, mode)
+        if self.objectives is None and metric is not None and not isinstance(metric, str):
+            raise ValueError(f"`metric` must be a metric name or a list of them, got {metric!r}")
+        single_metric = metric if isinstance(metric, str) else None
+        single_mode = mode if isinstance(mode, str) or mode is None else str(mode)
+        self._define_by_run: DefineByRun | None = None
+        self._fixed: dict[str, Any] | None = None  # a space of Optuna distributions, flat
+        if callable(space) and not isinstance(space, Mapping):
+            self._define_by_run = space
+        elif space is not None:
+            self._fixed = native_space(space, self._optuna)
+        native = self._define_by_run is not None or self._fixed is not None
+        points = list(points_to_evaluate or [])
+        self._rewarded: list[tuple[Mapping[str, Any], Any]] = []
+        if evaluated_rewards is not None:
+            if self._define_by_run is not None:
+                raise ValueError(
+                    "`evaluated_rewards` needs a space whose parameters are known up front, "
+                    "got a define-by-run function: give the space as tuner domains or optuna "
+                    "distributions, or drop evaluated_rewards to run the points"
+                )
+            if len(evaluated_rewards) != len(points):
+                raise ValueError(
+                    f"`evaluated_rewards` needs one result per point of `points_to_evaluate`, "
+                    f"got {len(evaluated_rewards)} rewards for {len(points)} points"
+                )
+            self._rewarded, points = list(zip(points, evaluated_rewards, strict=True)), []
+        if native and any(not isinstance(p, Mapping) for p in points):
+            raise ValueError(
+                f"`points_to_evaluate` must be a list of dicts, got {points!r}: pass partial "
+                "configs such as [{'lr': 0.1}]"
+            )
+        self._enqueued = [flatten(p) for p in points] if native else []
         self._seed = seed
         self._sampler = sampler
         self._study: Any = None
         self._asked: dict[str, Any] = {}  # trial id -> the Optuna trial asked for it
         self._just_asked: Any = None
+        self._records: dict[str, dict[str, Any]] = {}  # live trial id -> its Optuna params
+        self._told: list[dict[str, Any]] = []  # trials told to the study, for the state
         super().__init__(
-            space, metric=metric, mode=mode, points_to_evaluate=points_to_evaluate, seed=seed
+            space if isinstance(space, Mapping) and not native else None,
+            metric=single_metric,
+            mode=None if self.objectives is not None else single_mode,
+            points_to_evaluate=None if native else points,
+            seed=seed,
         )
+        if native:
+            self._space = {}  # the Tuner's constants, once known
 
-    def _distribution(self, param: Param) -> Any:
-        dist = self._optuna.distributions
-        domain = param.domain
-        if isinstance(domain, Categorical):
-            return dist.CategoricalDistribution(list(range(len(domain.categories))))
-        if isinstance(domain, Float):
-            if domain.q is not None and not domain.log:
-                q = domain.q
-                return dist.IntDistribution(math.ceil(domain.low / q - 1e-9),
-                                            math.floor(domain.high / q + 1e-9))
-            return dist.FloatDistribution(domain.low, domain.high, log=domain.log)
-        if isinstance(domain, Integer):
-            q = domain.q or 1
-            return dist.IntDistribution(-((-domain.low) // q), (domain.high - 1) // q,
-                                        log=domain.log)
-        if isinstance(domain, Normal):
-            span = NORMAL_SPAN * domain.sd
-            return dist.FloatDistribution(domain.mean - span, domain.mean + span)
-        raise ValueError(f"OptunaSearch cannot search {domain!r} at {param.name!r}")
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """The objectives' metrics (one, or several)."""
+        return self.objectives.metrics if self.objectives is not None else super().metrics
 
-    def _from_optuna(self, param: Param, value: Any) -> Any:
-        domain = param.domain
-        if isinstance(domain, Categorical):
-            return domain.categories[int(value)]
-        if isinstance(domain, Float):
-            return domain.quantize(value * domain.q if domain.q and not domain.log else value)
-        if isinstance(domain, Integer):
-            return int(value) * (domain.q or 1)
-        if isinstance(domain, Normal):
-            return domain.quantize(value)
-        raise ValueError(f"OptunaSearch cannot search {domain!r} at {param.name!r}")
+    @property
+    def _native(self) -> bool:
+        return self._define_by_run is not None or self._fixed is not None
 
-    def _to_optuna(self, param: Param, encoded: float | int) -> Any:
-        domain = param.domain
-        distribution = self._distribution(param)
-        if isinstance(domain, Categorical):
-            return int(encoded)
-        if isinstance(domain, Float) and domain.q is not None and not domain.log:
-            value: Any = round(encoded / domain.q)
-        elif isinstance(domain, Integer):
-            value = int(encoded) // (domain.q or 1)
-        else:
-            value = float(encoded)
-        return min(max(value, distribution.low), distribution.high)
+    def set_search_properties(
+        self, metric: str | None, mode: str | None, param_space: Mapping[str, Any]
+    ) -> None:
+        """Take the experiment's metric, mode and (unless given at construction) space."""
+        if self.objectives is not None:
+            pairs = list(zip(self.objectives.metrics, self.objectives.modes, strict=True))
+            if metric is not None and (metric, mode) not in pairs:
+                raise ValueError(
+                    f"OptunaSearch was built with metric={list(self.objectives.metrics)!r}, "
+                    f"mode={list(self.objectives.modes)!r} but TuneConfig has metric={metric!r}, "
+                    f"mode={mode!r}: leave TuneConfig's metric out, or set it to one of the "
+                    "objectives with its mode"
+                )
+            metric = mode = None  # the study optimises all objectives
+        if not self._native:
+            super().set_search_properties(metric, mode, param_space)
+            return
+        Searcher.set_search_properties(self, metric, mode, param_space)
+        if find_domains(param_space) or find_grids(param_space):
+            raise ValueError(
+                "OptunaSearch was given a search space and so was the Tuner (param_space): "
+                "define it in one place only (the Tuner's param_space may hold constants)"
+            )
+        self._space = dict(copy_structure(param_space))
+
+    def _check_ready(self) -> Mapping[str, Any]:
+        if self.objectives is None:
+            return super()._check_ready()
+        if self._space is None:
+            raise RuntimeError(
+                "OptunaSearch has no search space: pass `space` or call "
+                "set_search_properties(metric, mode, param_space) before suggest()"
+            )
+        return self._space
 
     def _get_study(self) -> Any:
         if self._study is None:
-            sampler = self._sampler or self._optuna.samplers.TPESampler(seed=self._seed)
-            self._study = self._optuna.create_study(direction="minimize", sampler=sampler)
+            optuna = self._optuna
+            sampler = self._sampler or optuna.samplers.TPESampler(seed=self._seed)
+            if self.objectives is not None:
+                directions = self.objectives.directions
+            else:
+                directions = ["maximize" if self.mode == "max" else "minimize"]
+            self._study = optuna.create_study(directions=directions, sampler=sampler)
+            for point in self._enqueued[self._n_suggested:]:
+                self._study.enqueue_trial(point)
+            for record in self._told:  # a restored state: what the original study knew
+                self._study.add_trial(self._frozen_trial(record, record["values"]))
         return self._study
 
+    def _frozen_trial(self, record: Mapping[str, Any], values: list[float]) -> Any:
+        json_to_distribution = self._optuna.distributions.json_to_distribution
+        return self._optuna.trial.create_trial(
+            params=dict(record["params"]),
+            distributions={k: json_to_distribution(v) for k, v in record["distributions"].items()},
+            values=values,
+        )
+
+    def _record(
+        self, params: Mapping[str, Any], distributions: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        to_json = self._optuna.distributions.distribution_to_json
+        return {"params": dict(params),
+                "distributions": {k: to_json(d) for k, d in distributions.items()}}
+
+    def _record_of(self, encoded: list[float | int]) -> dict[str, Any]:
+        """The Optuna params of a config of tuner domains, by its encoded values."""
+        optuna = self._optuna
+        return self._record(
+            {p.name: to_optuna(optuna, p, e) for p, e in zip(self.params, encoded, strict=True)},
+            {p.name: distribution(optuna, p) for p in self.params},
+        )
+
+    # ------------------------------------------------------------------ suggesting
     def _propose(self) -> list[Any]:
-        distributions = {p.name: self._distribution(p) for p in self.params}
+        distributions = {p.name: distribution(self._optuna, p) for p in self.params}
         trial = self._get_study().ask(distributions)
         self._just_asked = trial
-        return [self._from_optuna(p, trial.params[p.name]) for p in self.params]
+        return [from_optuna(p, trial.params[p.name]) for p in self.params]
 
-    def suggest(self, trial_id: str) -> Any:
+    def _next_config(self, space: Mapping[str, Any]) -> dict[str, Any]:
+        if not self._native:
+            return super()._next_config(space)
+        trial = self._get_study().ask(self._fixed)
+        self._just_asked = trial
+        constants = {}
+        if self._define_by_run is not None:
+            constants = _checked_constants(self._define_by_run(trial))
+        return dict(merge(space, unflatten({**trial.params, **constants})))
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | SearchSignal | None:
         """The next point to evaluate, else the Optuna sampler's proposal."""
         self._just_asked = None
         config = super().suggest(trial_id)
-        if self._just_asked is not None:
-            self._asked[trial_id] = self._just_asked
+        trial, self._just_asked = self._just_asked, None
+        if not isinstance(config, dict):
+            return config
+        if trial is not None:
+            self._asked[trial_id] = trial
+            self._records[trial_id] = self._record(trial.params, trial.distributions)
+        else:  # a point to evaluate, suggested without asking the study
+            self._records[trial_id] = self._record_of(self._live[trial_id])
         return config
 
-    def _tell(self, trial: Any, encoded: list[float | int], loss: float | None) -> None:
-        optuna = self._optuna
+    # ------------------------------------------------------------------ learning
+    def _values(
+        self, result: Mapping[str, Any] | None, error: bool, trial_id: str
+    ) -> list[float] | None:
+        if error or result is None:
+            logger.info("OptunaSearch: trial %s errored or reported nothing; not observed",
+                        trial_id)
+            return None
+        values = finite_values(result, self.metrics)
+        if isinstance(values, str):
+            logger.warning("OptunaSearch: trial %s result %s; not observed", trial_id, values)
+            return None
+        return values
+
+    def _observe_values(self, encoded: list[float | int], values: list[float]) -> None:
+        if self.objectives is None:  # the base's observations: losses of the one metric
+            self.observations.append((encoded, values[0] if self.mode == "min" else -values[0]))
+
+    def _tell(self, trial: Any, record: dict[str, Any], values: list[float] | None) -> None:
         study = self._get_study()
         if trial is not None:
-            if loss is None:
-                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            if values is None:
+                study.tell(trial, state=self._optuna.trial.TrialState.FAIL)
             else:
-                study.tell(trial, loss)
-        elif loss is not None:  # suggested as a point, or before a restore: add it whole
-            study.add_trial(optuna.trial.create_trial(
-                params={p.name: self._to_optuna(p, e)
-                        for p, e in zip(self.params, encoded, strict=True)},
-                distributions={p.name: self._distribution(p) for p in self.params},
-                value=loss,
-            ))
+                study.tell(trial, values)
+        elif values is not None:  # suggested as a point, or before a restore: add it whole
+            study.add_trial(self._frozen_trial(record, values))
+        if values is not None:
+            self._told.append({**record, "values": values})
 
     def on_trial_complete(
         self, trial_id: str, result: Mapping[str, Any] | None = None, error: bool = False
     ) -> None:
-        """Tell the study the trial's final metric (or that it failed)."""
-        encoded = self._live.get(trial_id)
+        """Tell the study the trial's final metric(s), or that it failed."""
+        encoded = self._live.pop(trial_id, None)
+        record = self._records.pop(trial_id, None)
         trial = self._asked.pop(trial_id, None)
-        before = len(self.observations)
-        super().on_trial_complete(trial_id, result, error)
-        if encoded is None:
+        if encoded is None or record is None:
+            logger.debug("OptunaSearch: trial %s was not suggested here", trial_id)
             return
-        observed = len(self.observations) > before
-        self._tell(trial, encoded, self.observations[-1][1] if observed else None)
+        values = self._values(result, error, trial_id)
+        if values is not None:
+            self._observe_values(encoded, values)
+        self._tell(trial, record, values)
 
     def add_evaluated_points(
         self, points: Sequence[Mapping[str, Any]], results: Sequence[Mapping[str, Any]]
     ) -> None:
-        """Observe configs evaluated elsewhere and add them to the study."""
-        before = len(self.observations)
-        super().add_evaluated_points(points, results)
-        for encoded, loss in self.observations[before:]:
-            self._tell(None, encoded, loss)
+        """Tell the study configs evaluated elsewhere; each must set every parameter."""
+        self._check_ready()
+        if self._define_by_run is not None:
+            raise ValueError(
+                "OptunaSearch with a define-by-run space cannot take evaluated points (their "
+                "parameters are not known up front): give the space as tuner domains or "
+                "optuna distributions"
+            )
+        if len(points) != len(results):
+            raise ValueError(
+                f"`points` and `results` must have the same length, got {len(points)} and "
+                f"{len(results)}"
+            )
+        for i, (point, result) in enumerate(zip(points, results, strict=True)):
+            name = f"points[{i}]"
+            encoded: list[float | int] = []
+            if self._fixed is not None:
+                params = flatten(point)
+                if set(params) != set(self._fixed):
+                    raise ValueError(
+                        f"{name} must set exactly the parameters {sorted(self._fixed)}, got "
+                        f"{sorted(params)}"
+                    )
+                record = self._record(params, self._fixed)
+            else:
+                encoded = self._encode_point(point, name)
+                record = self._record_of(encoded)
+            values = self._values(result, False, name)
+            if values is not None:
+                self._observe_values(encoded, values)
+                self._tell(None, record, values)
+
+    def _warm_start(self) -> None:
+        """Tell the study `points_to_evaluate` with their `evaluated_rewards`."""
+        if not self._rewarded:
+            return
+        metrics = self.metrics
+        results = []
+        for i, (_, reward) in enumerate(self._rewarded):
+            rewards = reward if isinstance(reward, (list, tuple)) else [reward]
+            if len(rewards) != len(metrics):
+                raise ValueError(
+                    f"evaluated_rewards[{i}] must give one value per objective {list(metrics)}, "
+                    f"got {reward!r}"
+                )
+            results.append(dict(zip(metrics, rewards, strict=True)))
+        self.add_evaluated_points([p for p, _ in self._rewarded], results)
+
+    # ------------------------------------------------------------------ state
+    def state_dict(self) -> dict[str, Any]:
+        """The base state, the trials told to the study and the Optuna params of live ones."""
+        state = super().state_dict()
+        state["told"] = [dict(r) for r in self._told]
+        state["records"] = [[k, r] for k, r in self._records.items()]
+        return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore `state_dict()`: observations are replayed into a fresh study."""
+        """Restore `state_dict()`: the told trials are replayed into a fresh study."""
         super().load_state_dict(state)
         self._study = None
         self._asked = {}
-        for encoded, loss in self.observations:
-            self._tell(None, encoded, loss)
+        if "told" in state:
+            self._told = [dict(r) for r in state["told"]]
+            self._records = {k: dict(r) for k, r in state["records"]}
+            return
+        # A state from before multi-objective support: one minimised loss per observation.
+        sign = 1.0 if self.mode != "max" else -1.0
+        self._told = [{**self._record_of(encoded), "values": [sign * loss]}
+                      for encoded, loss in self.observations]
+        self._records = {k: self._record_of(v) for k, v in self._live.items()}
+
+
+def _checked_constants(returned: Any) -> dict[str, Any]:
+    """What a define-by-run function returned: None or a dict of constants with str keys."""
+    if returned is None:
+        return {}
+    if not isinstance(returned, Mapping) or not all(isinstance(k, str) for k in returned):
+        raise TypeError(
+            f"the define-by-run function passed as `space` must return None or a dict of "
+            f"constants with str keys, got {returned!r}: return e.g. {{'epochs': 10}}"
+        )
+    return dict(returned)

@@ -22,8 +22,15 @@ class Repeater(Searcher):
     The first trial of a group takes the wrapped searcher's suggestion; the next `repeat - 1`
     trials repeat that config. When every trial of the group has completed, the wrapped searcher
     is told, under the first trial's id, `{metric: mean}` over the trials that reported the
-    metric; if none did, it is told the trial errored. Intermediate results are not passed on.
-    Configs are stored in `state_dict()`, so they must be JSON data.
+    metric (each of its metrics, for a multi-objective searcher); if none did, it is told the
+    trial errored. Intermediate results are not passed on. Configs are stored in
+    `state_dict()`, so they must be JSON data.
+
+    As in Ray Tune, `TuneConfig(num_samples)` counts trials, repeats included: `num_samples=15`
+    with `repeat=5` gives 3 configs, each run 5 times. Set it to a multiple of `repeat`: the
+    last group of `num_samples=10, repeat=3` has one trial, and the wrapped searcher never hears
+    of it. A wrapped grid search (`BasicVariantGenerator`) is cut at `num_samples` trials too:
+    set `num_samples` to `repeat` times the grid's size to run each grid point `repeat` times.
 
     Args:
         searcher: The searcher whose configs are repeated.
@@ -54,12 +61,17 @@ class Repeater(Searcher):
         self._groups: dict[str, dict[str, Any]] = {}
         self._trial_group: dict[str, str] = {}
         self._current: str | None = None  # the group still taking repeats
+        self._num_samples: int | None = None
 
     @property
     def total_trials(self) -> int | None:
-        """The wrapped searcher's total times `repeat`, if it knows one."""
-        total = getattr(self.searcher, "total_trials", None)
-        return None if total is None else total * self.repeat
+        """The wrapped searcher's total times `repeat`, at most `num_samples`, if it knows one."""
+        total = self.searcher.total_trials
+        if total is None:
+            return None
+        if self._num_samples is None or self._num_samples < 0:
+            return total * self.repeat
+        return min(self._num_samples, total * self.repeat)
 
     def set_search_properties(
         self, metric: str | None, mode: str | None, param_space: Mapping[str, Any]
@@ -69,10 +81,25 @@ class Repeater(Searcher):
         self.searcher.set_search_properties(metric, mode, param_space)
 
     def set_num_samples(self, num_samples: int) -> None:
-        """Pass on `ceil(num_samples / repeat)` configs (`-1` unchanged), if it takes it."""
-        setter = getattr(self.searcher, "set_num_samples", None)
-        if setter is not None:
-            setter(num_samples if num_samples < 0 else max(1, math.ceil(num_samples / self.repeat)))
+        """Trials in all, repeats included; the wrapped searcher is asked for `ceil(n / repeat)`."""
+        self._num_samples = num_samples
+        if num_samples > 0 and num_samples % self.repeat:
+            logger.warning(
+                "Repeater: num_samples=%d counts trials, repeats included, and is not a multiple "
+                "of repeat=%d: the last %d trial(s) form a group that is never complete, so the "
+                "wrapped searcher does not hear of them; set num_samples=%d for %d configs",
+                num_samples, self.repeat, num_samples % self.repeat,
+                math.ceil(num_samples / self.repeat) * self.repeat,
+                math.ceil(num_samples / self.repeat),
+            )
+        self.searcher.set_num_samples(
+            num_samples if num_samples < 0 else max(1, math.ceil(num_samples / self.repeat))
+        )
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """The wrapped searcher's metrics (each is averaged over a group)."""
+        return self.searcher.metrics
 
     def suggest(self, trial_id: str) -> dict[str, Any] | SearchSignal | None:
         """A new config from the wrapped searcher, or the current one repeated."""
@@ -101,23 +128,24 @@ class Repeater(Searcher):
             logger.debug("Repeater: trial %s was not suggested here; ignored", trial_id)
             return
         group = self._groups[group_id]
-        score = None if error or result is None else result.get(self.searcher.metric or "")
-        valid = isinstance(score, numbers.Real) and math.isfinite(score)
-        group["scores"][trial_id] = float(score) if valid else None  # type: ignore[arg-type]
+        metrics = self.searcher.metrics
+        group["scores"][trial_id] = {} if error or result is None else _finite(result, metrics)
         if len(group["scores"]) < self.repeat:
             return
         del self._groups[group_id]
         if self._current == group_id:
             self._current = None
-        metric = self.searcher.metric
-        if metric is None:  # nothing to average: pass the last result on
+        if not metrics:  # nothing to average: pass the last result on
             self.searcher.on_trial_complete(group_id, result, error)
             return
-        scores = [s for s in group["scores"].values() if s is not None]
-        if not scores:
-            self.searcher.on_trial_complete(group_id, result, error=True)
-            return
-        self.searcher.on_trial_complete(group_id, {metric: sum(scores) / len(scores)}, error=False)
+        means = {}
+        for metric in metrics:
+            scores = [s[metric] for s in group["scores"].values() if metric in s]
+            if not scores:
+                self.searcher.on_trial_complete(group_id, result, error=True)
+                return
+            means[metric] = sum(scores) / len(scores)
+        self.searcher.on_trial_complete(group_id, means, error=False)
 
     def state_dict(self) -> dict[str, Any]:
         """Open groups and the wrapped searcher's state."""
@@ -131,10 +159,35 @@ class Repeater(Searcher):
         """Restore `state_dict()`."""
         self._groups = {k: dict(g) for k, g in state["groups"]}
         self._trial_group = {}
+        metrics = self.searcher.metrics
         for group_id, group in self._groups.items():
-            group["scores"] = dict(group["scores"])
+            group["scores"] = {
+                trial_id: _scores_from_state(score, metrics)
+                for trial_id, score in group["scores"].items()
+            }
             for trial_id in group["trials"]:
                 if trial_id not in group["scores"]:
                     self._trial_group[trial_id] = group_id
         self._current = state["current"]
         self.searcher.load_state_dict(state["searcher"])
+
+
+def _finite(result: Mapping[str, Any], metrics: tuple[str, ...]) -> dict[str, float]:
+    """The finite numbers `result` reports for `metrics`."""
+    found = {}
+    for metric in metrics:
+        value = result.get(metric)
+        if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(
+            value
+        ):
+            found[metric] = float(value)
+    return found
+
+
+def _scores_from_state(score: Any, metrics: tuple[str, ...]) -> dict[str, float]:
+    """A trial's saved scores; states written before multi-objective support hold one number."""
+    if isinstance(score, Mapping):
+        return {str(k): float(v) for k, v in score.items()}
+    if score is None or not metrics:
+        return {}
+    return {metrics[0]: float(score)}

@@ -297,9 +297,12 @@ class Categorical(Domain):
 class Function(Domain):
     """A value computed by a user function of the partially resolved config (`sample_from`).
 
-    The function is called with a `spec` whose `spec.config` reads the other resolved values by
-    attribute or item (`spec.config.lr`, `spec.config["lr"]`); `spec.rng` is the searcher's
-    generator, for draws that must be reproducible. A function of no arguments is called bare.
+    As in Ray Tune, the function is called with the config first (`lambda config:
+    config["lr"] * 2`, also `config.lr`); if that raises `KeyError` or `AttributeError`, it is
+    called again with the older `spec` form, whose `spec.config` reads the config
+    (`lambda spec: spec.config.lr * 2`) and whose `spec.rng` is the searcher's generator, for
+    draws that must be reproducible. Either view is read-only. A function of no arguments is
+    called bare.
     """
 
     func: Callable[..., Any]
@@ -308,7 +311,7 @@ class Function(Domain):
         if not callable(self.func):
             raise ValueError(
                 f"sample_from() takes a callable, got {self.func!r}: "
-                "pass e.g. sample_from(lambda spec: spec.config.a * 2)"
+                "pass e.g. sample_from(lambda config: config['a'] * 2)"
             )
 
     def _takes_spec(self) -> bool:
@@ -322,12 +325,17 @@ class Function(Domain):
         )
 
     def sample(self, rng: np.random.Generator, spec: Mapping[str, Any] | None = None) -> Any:
-        """Call the function on the (guarded) partially resolved config."""
-        from searchers._paths import make_spec  # a cycle: _paths knows Domain
+        """Call the function on the (guarded) partially resolved config, else on a `spec`."""
+        from searchers._paths import GuardedMapping, make_spec  # a cycle: _paths knows Domain
 
         if not self._takes_spec():
             return self.func()
-        return self.func(make_spec(spec or {}, rng))
+        config = spec or {}
+        try:
+            return self.func(GuardedMapping(config))
+        except (KeyError, AttributeError):
+            # Not a function of the config: the older form, `spec.config.x` (Ray Tune's order).
+            return self.func(make_spec(config, rng))
 
     def contains(self, value: Any) -> bool:
         """Always True: the function's range is unknown."""
@@ -439,5 +447,16 @@ def grid_search(values: Iterable[Any]) -> GridSearch:
 
 
 def sample_from(func: Callable[..., Any]) -> Function:
-    """A value computed by `func(spec)` from the other values (`spec.config.name`)."""
+    """A value computed by `func(config)` from the other values (`config["name"]`).
+
+    The older form `func(spec)` with `spec.config.name` works too (see `Function`).
+
+    Example:
+        >>> import numpy as np
+        >>> from searchers._paths import resolve
+        >>> space = {"a": 3, "b": sample_from(lambda config: config["a"] * 2),
+        ...          "c": sample_from(lambda spec: spec.config.b + 1)}
+        >>> resolve(space, np.random.default_rng(0))
+        {'a': 3, 'b': 6, 'c': 7}
+    """
     return Function(func)

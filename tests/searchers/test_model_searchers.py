@@ -177,9 +177,17 @@ def test_bayesopt_rbf_kernel() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"random_search_steps": 1}, "`random_search_steps` must be an int >= 2"),
+        ({"random_search_steps": -1}, "`random_search_steps` must be an int >= 0"),
         ({"kernel": "linear"}, "`kernel` must be 'matern52' or 'rbf'"),
         ({"xi": -1.0}, "`xi` must be >= 0"),
+        ({"patience": 0}, "`patience` must be an int >= 1"),
+        ({"repeat_float_precision": -1}, "`repeat_float_precision` must be an int >= 0"),
+        ({"utility_kwargs": {"kind": "lcb"}}, r"utility_kwargs\['kind'\] must be one of"),
+        ({"utility_kwargs": {"kappa_decay": 0.9}}, "takes the keys 'kind', 'kappa' and 'xi'"),
+        ({"utility_kwargs": {"kappa": -1}}, "`kappa` must be >= 0"),
+        ({"utility_kwargs": {"xi": 0.1}, "xi": 0.1}, "`xi` was given twice"),
+        ({"seed": 1, "random_state": 2}, "pass `seed` or `random_state`, not both"),
+        ({"analysis": 3}, "`analysis` must be a ResultGrid"),
     ],
 )
 def test_bayesopt_bad_arguments(kwargs: dict[str, Any], message: str) -> None:

@@ -165,8 +165,8 @@ def test_repeater_passes_finished_and_num_samples() -> None:
     bvg = BasicVariantGenerator(seed=0)
     repeater = Repeater(bvg, repeat=2)
     repeater.set_search_properties("loss", "min", {"x": uniform(0, 1)})
-    repeater.set_num_samples(3)  # ceil(3 / 2) = 2 configs, each twice
-    assert repeater.total_trials == 4
+    repeater.set_num_samples(3)  # ceil(3 / 2) = 2 configs; num_samples counts trials (Ray)
+    assert repeater.total_trials == 3
     configs = [repeater.suggest(str(i)) for i in range(5)]
     assert configs[4] is FINISHED
     assert configs[0]["x"] == configs[1]["x"] != configs[2]["x"]  # type: ignore[index]
