@@ -53,6 +53,7 @@ from tuner._stoppers import (
 from tuner._trainable import Trainable, with_resources
 from tuner._tuner import Tuner
 from tuner._version import __version__ as __version__
+from tuner._with_parameters import with_parameters
 from tuner.exceptions import (
     CheckpointError,
     ComponentError,
@@ -62,6 +63,7 @@ from tuner.exceptions import (
     SchedulerError,
     SearcherError,
     StorageError,
+    TrainingFailedError,
     TrialError,
     TuneError,
     WorkerDiedError,
@@ -78,6 +80,11 @@ def __getattr__(name: str) -> _typing.Any:
         from tuner._dask_executor import DaskExecutor
 
         return DaskExecutor
+    # Ray Tune's `tune.schedulers`, `tune.search`, `tune.experiment`, `tune.logger`, `tune.result`
+    if name in ("schedulers", "search", "experiment", "logger", "result"):
+        import importlib
+
+        return importlib.import_module(f"tuner.{name}")
     raise AttributeError(f"module 'tuner' has no attribute {name!r}")
 
 
@@ -114,6 +121,7 @@ __all__ = [
     "SystemClock",
     "TimeoutStopper",
     "Trainable",
+    "TrainingFailedError",
     "TrialContext",
     "TrialError",
     "TrialInfo",
@@ -139,5 +147,6 @@ __all__ = [
     "report",
     "sample_from",
     "uniform",
+    "with_parameters",
     "with_resources",
 ]

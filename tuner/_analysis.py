@@ -7,6 +7,7 @@ directory holds its full history (`result.json`). Nothing here imports the train
 
 from __future__ import annotations
 
+import json
 import os
 import posixpath
 from collections.abc import Callable, Mapping
@@ -18,7 +19,7 @@ from tuner._checkpoint import Checkpoint
 from tuner._experiment_state import SLOTS, has_state, load_state, trial_from_json
 from tuner._result import Result, flatten, numeric
 from tuner._retention import best_first
-from tuner._storage import is_local, join, protocol_of, resolve_storage
+from tuner._storage import is_local, join, list_checkpoints, protocol_of, resolve_storage
 from tuner.exceptions import ConfigError, RestoreError, TrialError, WorkerDiedError
 
 if TYPE_CHECKING:
@@ -149,6 +150,52 @@ def find_experiments(
                 continue
             found.append(SavedExperiment(user_url(fs, path), fs, path, state))
     return found
+
+
+def result_from_trial_dir(
+    url: str | os.PathLike[str], storage_filesystem: fsspec.AbstractFileSystem | None = None
+) -> Result:
+    """The `Result` of the trial whose directory is `url` (`Result.from_path`, as in Ray).
+
+    With the experiment state in the parent directory, the result is the one `fit()` gave.
+    Without it (a trial directory copied on its own), it is rebuilt from the files: the config
+    from params.json, the last line of result.json, the complete checkpoints (without the
+    metrics they were reported with, which only the state holds) and error.txt; the status is
+    then unknown ("").
+
+    Raises:
+        RestoreError: There is no trial directory at `url`.
+    """
+    fs, path = resolve_storage(url, storage_filesystem)
+    path = path.rstrip("/")
+    parent = posixpath.dirname(path)
+    if has_state(fs, parent):
+        experiment = SavedExperiment(user_url(fs, parent), fs, parent, load_state(fs, parent))
+        for result in experiment.results():
+            if result.path.rstrip("/") == path:
+                return result
+    if not fs.isdir(path):
+        raise RestoreError(f"no trial directory at {url}: pass <storage_path>/<name>/<trial>")
+    params = join(path, "params.json")
+    config = json.loads(fs.cat_file(params)) if fs.exists(params) else {}
+    history = Result(metrics={}, config={}, path=path, filesystem=fs)._history()
+    checkpoints = [Checkpoint(p, fs) for _, p, complete in list_checkpoints(fs, path) if complete]
+    error = None
+    if fs.exists(join(path, "error.txt")):
+        text = fs.cat_file(join(path, "error.txt")).decode("utf-8", errors="replace").strip()
+        error = TrialError(text.splitlines()[-1] if text else "failed", traceback=text)
+    metrics = history[-1] if history else {}
+    return Result(
+        metrics=metrics,
+        config=config if isinstance(config, dict) else {},
+        path=path,
+        filesystem=fs,
+        error=error,
+        checkpoint=checkpoints[-1] if checkpoints else None,
+        best_checkpoints=[(c, {}) for c in reversed(checkpoints)],
+        trial_id=str(metrics.get("trial_id", "")),
+        status="",
+    )
 
 
 def result_from_trial(

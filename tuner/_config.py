@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from searchers import Searcher
     from tuner._callback import Callback
     from tuner._stoppers import Stopper
+    from tuner.experiment import Trial
 
 
 def _is_int(value: Any) -> bool:
@@ -51,7 +52,14 @@ class TuneConfig:
             trials; False gives every trial a fresh process. A process whose trial failed is
             never reused.
         seed: Makes the sampled configurations reproducible.
-        trial_name_creator: Optional `f(trial_id, config) -> str` for trial names.
+        trial_name_creator: Optional ``f(trial) -> str`` (a `tuner.experiment.Trial`): the
+            trial's display name (``str(trial)``, ``get_context().get_trial_name()``), and its
+            directory's name unless `trial_dirname_creator` is given. The earlier form
+            ``f(trial_id, config)`` still works (told apart by its signature).
+        trial_dirname_creator: Optional ``f(trial) -> str``: the name of the trial's directory
+            under the experiment. Directory names must be at most 255 bytes without ``/``,
+            ``\\`` or NUL; one already taken gets ``_<trial_id>`` appended. A restored
+            experiment keeps its trials' directories.
 
     Example:
         >>> TuneConfig(metric="loss", mode="min", num_samples=20).num_samples
@@ -67,7 +75,10 @@ class TuneConfig:
     time_budget_s: float | None = None
     reuse_actors: bool = True
     seed: int | None = None
-    trial_name_creator: Callable[[str, Mapping[str, Any]], str] | None = None
+    trial_name_creator: Callable[[Trial], str] | Callable[[str, Mapping[str, Any]], str] | None = (
+        None
+    )
+    trial_dirname_creator: Callable[[Trial], str] | None = None
 
     def __post_init__(self) -> None:
         _check_mode(self.mode, "TuneConfig")
@@ -108,6 +119,17 @@ class TuneConfig:
             raise ConfigError(
                 f"time_budget_s must be a number of seconds > 0 or None, got time_budget_s="
                 f"{budget!r} ({type(budget).__name__})"
+            )
+        from tuner.experiment._naming import creator_arity
+
+        if self.trial_name_creator is not None:
+            creator_arity(self.trial_name_creator, "trial_name_creator")  # 1, or 2 (earlier form)
+        dirname = self.trial_dirname_creator
+        if dirname is not None and creator_arity(dirname, "trial_dirname_creator") != 1:
+            raise ConfigError(
+                "TuneConfig(trial_dirname_creator) is called with one argument, the trial (a "
+                f"tuner.experiment.Trial), but {dirname!r} needs two: define it as "
+                "def dirname(trial) -> str"
             )
         if not isinstance(self.reuse_actors, bool):
             raise ConfigError(
@@ -180,7 +202,10 @@ class RunConfig:
         storage_filesystem: An fsspec filesystem to use instead of the one the URL implies
             (for custom credentials or endpoints).
         stop: A dict of `{result_key: bound}`, a callable `(trial_id, result) -> bool`, or a Stopper.
-        callbacks: Extra `Callback`s (result.json, progress.csv and TensorBoard logging are built in).
+        callbacks: `Callback` instances, called in this order, before the built-in loggers
+            (``result.json``, ``progress.csv``, TensorBoard), which are left out where this
+            holds one of their class already. Hooks are checked here: one whose signature fits
+            neither Ray Tune's form nor the earlier one raises `ConfigError`.
         checkpoint_config: Checkpoint retention and frequency.
         failure_config: Retries and fail-fast.
         verbose: 0 silent, 1 a status line now and then (default), 2 a table, 3 every result.
@@ -210,3 +235,9 @@ class RunConfig:
                 "experiment_checkpoint_period_s must be a number of seconds > 0 or 'auto', got "
                 f"{period!r}"
             )
+        if self.callbacks is None:  # Ray's default
+            object.__setattr__(self, "callbacks", ())
+        from tuner._callback_hooks import hook_forms
+
+        for callback in self.callbacks:
+            hook_forms(callback)  # a ConfigError now, not mid-experiment, for a hook no form fits

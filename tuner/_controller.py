@@ -12,14 +12,16 @@ from typing import TYPE_CHECKING, Any
 from schedulers import Decision, Exploit, TrialScheduler
 from searchers import FINISHED, Searcher
 from tuner._callback import Callback, TrialInfo
+from tuner._callback_hooks import CallbackHooks
 from tuner._checkpoint_book import CheckpointBook
 from tuner._clock import Clock
 from tuner._config import CheckpointConfig, FailureConfig
 from tuner._executor import Executor
-from tuner._names import check_name
 from tuner._output_rewind import KeepPoint, rewind_trial_outputs
 from tuner._progress import BestTracker, StatusReporter
 from tuner._protocol import (
+    CheckpointEvent,
+    CheckpointRef,
     Control,
     EndEvent,
     EndReason,
@@ -48,6 +50,9 @@ from tuner.exceptions import (
     TrialError,
     TuneError,
 )
+from tuner.experiment._naming import TrialNamer
+from tuner.experiment._trial import ExperimentFacts
+from tuner.experiment._views import TrialViews
 
 if TYPE_CHECKING:
     import fsspec
@@ -81,6 +86,7 @@ class ExperimentSettings:
     checkpoint_config: CheckpointConfig = field(default_factory=CheckpointConfig)
     failure_config: FailureConfig = field(default_factory=FailureConfig)
     trial_name_creator: Any = None
+    trial_dirname_creator: Any = None
 
 
 class TuneController:
@@ -113,7 +119,9 @@ class TuneController:
         self.searcher = searcher
         self.scheduler = scheduler
         self.stopper = stopper
-        self.callbacks = list(callbacks)
+        from tuner._loggers import calling_order  # the loggers' modules load on first use
+
+        self.callbacks = calling_order(callbacks)
         self.clock = clock
         self.reporter = reporter
         self.trials = trials if trials is not None else TrialTable()
@@ -131,7 +139,21 @@ class TuneController:
             settings.filesystem, settings.checkpoint_config, self.trials
         )
         self._infos: dict[str, TrialInfo] = {}
-        self._names = {trial.name for trial in self.trials}
+        self.views = TrialViews(
+            ExperimentFacts(settings.trainable_name, settings.local_path, settings.filesystem)
+        )
+        self._namer = TrialNamer(
+            settings.trial_name_creator,
+            settings.trial_dirname_creator,
+            taken={trial.name for trial in self.trials},
+        )
+        for trial in self.trials:
+            self._add_view(trial)
+        self.hooks = CallbackHooks(
+            self.callbacks, views=self.views, info_of=lambda view: self.info(view._trial),
+            local_path=settings.local_path, filesystem=settings.filesystem,
+        )
+        self._warned_checkpoint_request = False
         # Trials wait for the decision on each result when a decision may pause them at that
         # very result (class trainables always do); otherwise functions run ahead.
         self._synchronous = settings.kind is TrainableKind.CLASS or scheduler.pauses_trials
@@ -144,8 +166,12 @@ class TuneController:
 
     def run(self) -> None:
         """Run until every trial ended, a stop criterion or the budget ends it, or an error."""
-        for callback in self.callbacks:
-            callback.setup(self.settings.local_path)
+        self.hooks.setup(
+            stop=self.stopper,
+            num_samples=self.settings.num_samples,
+            total_num_samples=self.reporter.total_trials,
+            time_budget_s=self.settings.time_budget_s,
+        )
         self.executor.check_resources(self.settings.resources)
         self._running = True
         try:
@@ -153,17 +179,21 @@ class TuneController:
             # so that even a crash before the first result leaves an experiment to restore.
             self._run_periodic()
             while self._stop_reason is None:
+                self.hooks.step_begin()
                 self._fill_slots()
-                if self._is_finished():
-                    break
-                events = self.executor.wait(self._wait_timeout())
-                for event in events:
-                    self._handle(event)
+                finished = self._is_finished()
+                if not finished:
+                    events = self.executor.wait(self._wait_timeout())
+                    for event in events:
+                        self._handle(event)
+                        self._check_experiment_stop()
+                        if self._stop_reason is not None:
+                            break
+                    self._run_periodic()
                     self._check_experiment_stop()
-                    if self._stop_reason is not None:
-                        break
-                self._run_periodic()
-                self._check_experiment_stop()
+                self.hooks.step_end()
+                if finished:
+                    break
         except KeyboardInterrupt:
             # A second Ctrl-C: leave at once; the state saved last stays valid.
             self.executor.shutdown()
@@ -323,27 +353,31 @@ class TuneController:
                 f"{type(self.searcher).__name__}.suggest() must return a dict, None or FINISHED, "
                 f"got {type(suggestion).__name__}: {suggestion!r}"
             )
-        creator = self.settings.trial_name_creator
-        name = f"{self.settings.trainable_name}_{trial_id}"
-        if creator is not None:
-            fix = "return at most 255 bytes (UTF-8) without '/', '\\' or NUL bytes"
-            custom = check_name(str(creator(trial_id, suggestion)), fix=fix,
-                                what=f"the trial_name_creator's name for trial {trial_id}")
-            # Names are directories: two trials must never share one.
-            if custom in self._names:
-                custom = check_name(f"{custom}_{trial_id}", fix=f"{fix}, and one per trial",
-                                    what=f"the name for trial {trial_id}, taken so made unique")
-            name = custom
-        self._names.add(name)
+        default = f"{self.settings.trainable_name}_{trial_id}"
         trial = Trial(
             trial_id=trial_id,
-            name=name,
+            name=default,
             config=suggestion,
-            path=f"{self.settings.path.rstrip('/')}/{name}",
+            path=self._trial_path(default),
             resources=dict(self.settings.resources),
         )
+        # The name creators are handed the trial's view, as Ray Tune hands them the trial.
+        view = self.views.add(trial)
+        display, custom_dir, name = self._namer.name(view, default)
+        view._set_names(display, custom_dir)
+        if name != default:
+            trial.name, trial.path = name, self._trial_path(name)
         self.add_trial(trial)
         return True
+
+    def _trial_path(self, name: str) -> str:
+        return f"{self.settings.path.rstrip('/')}/{name}"
+
+    def _add_view(self, trial: Trial) -> None:
+        """The view of a trial the loop did not create (restored): its names are kept."""
+        view = self.views.add(trial)
+        default = f"{self.settings.trainable_name}_{trial.trial_id}"
+        view._set_names(self._namer.display_name(view, trial.name, default), None)
 
     def add_trial(self, trial: Trial) -> None:
         if not trial.history:
@@ -351,6 +385,7 @@ class TuneController:
         if self.restored:
             self._clear_leftovers(trial)
         self.trials.add(trial)
+        self.views.add(trial)
         self.scheduler.on_trial_add(trial.view())
 
     def _clear_leftovers(self, trial: Trial) -> None:
@@ -392,7 +427,7 @@ class TuneController:
         metrics = restore.metrics if restore is not None else {}
         spec = TrialSpec(
             trial_id=trial.trial_id,
-            trial_name=trial.name,
+            trial_name=self.views[trial.trial_id].trial_name,
             trainable_key="",
             config=trial.config,
             trial_path=trial.path,
@@ -410,9 +445,7 @@ class TuneController:
         self._rewind_outputs(trial, restore)
         trial.transition(RUNNING, self.clock.time())
         os.makedirs(self.local_dir(trial), exist_ok=True)
-        info = self.info(trial)
-        for callback in self.callbacks:
-            callback.on_trial_start(info)
+        self.hooks.started(trial.trial_id, restored=restore is not None)
         self.executor.start_trial(spec)
 
     def _rewind_outputs(self, trial: Trial, restore: CheckpointRecord | None) -> None:
@@ -434,6 +467,8 @@ class TuneController:
         trial = self.trials[event.trial_id]
         if isinstance(event, ResultEvent):
             self._on_result(trial, event)
+        elif isinstance(event, CheckpointEvent):
+            self._on_checkpoint(trial, event.checkpoint)
         elif isinstance(event, EndEvent):
             self._on_end(trial, event)
         else:
@@ -466,27 +501,74 @@ class TuneController:
         trial.last_result = result
         trial.num_results += 1
         if event.checkpoint is not None:
+            # Recorded before the scheduler looks: PBT exploits only trials with a checkpoint.
             self.checkpoints.record(trial, event.checkpoint, result)
-        info = self.info(trial)
-        for callback in self.callbacks:
-            callback.on_trial_result(info, result)
         self.reporter.result(trial.trial_id, result)
         self.best.update(trial.trial_id, trial.config, result)
         self.searcher.on_trial_result(trial.trial_id, result)
         if result.get("done") is True:
-            # The trainable said this is its last result; its end event follows, and the
-            # scheduler hears of it as a completion, not as a result it could pause. (A class
-            # trainable does not wait after it; a waiting function is let go.)
-            if self._synchronous and self.settings.kind is TrainableKind.FUNCTION:
-                self.executor.control(trial.trial_id, Control.CONTINUE)
+            # The trainable said this is its last result: the scheduler hears of it as a
+            # completion, not as a result it could pause. A class trainable ends by itself (its
+            # end event follows); a function is stopped, as Ray Tune does, for one that reports
+            # done=True and trains on (Ray's PBT examples stop on {"done": True} this way).
+            if self._tell_result(trial, result, event.checkpoint):
+                if self.settings.kind is TrainableKind.CLASS:
+                    self._cannot_checkpoint(trial, "its step() ended it with this result (done); "
+                                            "CheckpointConfig(checkpoint_at_end=True) saves one")
+                else:
+                    self._request_checkpoint(trial)
+            if self.settings.kind is TrainableKind.FUNCTION:
+                self._stop_trial(trial, completed=True)
+                self._after_scheduler()
             return
-        if self.stopper is not None and self.stopper(trial.trial_id, result):
-            self._stop_trial(trial, completed=True)
-        else:
+        stop = self.stopper is not None and self.stopper(trial.trial_id, result)
+        decision = Decision.STOP
+        if not stop:
             view = trial.view()
             decision = self.scheduler.on_trial_result(view, view.last_result)
+        # As in Ray Tune, callbacks hear of the result after the scheduler decided, and before
+        # the decision is carried out: they may still ask for a checkpoint of this result.
+        if self._tell_result(trial, result, event.checkpoint) and decision is not Decision.PAUSE:
+            self._request_checkpoint(trial)  # a pause saves one anyway
+        if stop:
+            self._stop_trial(trial, completed=True)
+        else:
             self._act(trial, decision)
         self._after_scheduler()
+
+    def _tell_result(
+        self, trial: Trial, result: dict[str, Any], checkpoint: CheckpointRef | None
+    ) -> bool:
+        """Tell the callbacks of a result (and of its checkpoint); whether one asked for a
+        checkpoint of it."""
+        asked = self.hooks.result(trial.trial_id, result)
+        if checkpoint is not None:
+            self.hooks.checkpoint(trial.trial_id, checkpoint.path)
+        return asked
+
+    def _request_checkpoint(self, trial: Trial) -> None:
+        """Make a trial save a checkpoint of its latest result, before the decision on it."""
+        if self.settings.kind is not TrainableKind.CLASS:
+            self._cannot_checkpoint(
+                trial, "a function trainable checkpoints when it passes checkpoint= to report()"
+            )
+        elif self.executor.is_active(trial.trial_id):
+            self.executor.control(trial.trial_id, Control.CHECKPOINT)
+
+    def _cannot_checkpoint(self, trial: Trial, why: str) -> None:
+        if not self._warned_checkpoint_request:
+            self._warned_checkpoint_request = True
+            logger.warning(
+                "a callback asked trial %s for a checkpoint (should_checkpoint or "
+                "checkpoint_now()), which it cannot save: %s; asked again, this is not repeated",
+                trial.trial_id, why,
+            )
+
+    def _on_checkpoint(self, trial: Trial, ref: CheckpointRef) -> None:
+        """A checkpoint the loop asked for, of the trial's latest result (recorded whatever
+        the trial's status now: a STOP may have followed the request)."""
+        self.checkpoints.record(trial, ref, trial.last_result)
+        self.hooks.checkpoint(trial.trial_id, ref.path)
 
     def _log_perturbations(self) -> None:
         records = self.scheduler.take_perturbation_records()
@@ -518,9 +600,8 @@ class TuneController:
         trial.num_results += 1
         if event.checkpoint is not None:
             self.checkpoints.record(trial, event.checkpoint, event.metrics)
-        info = self.info(trial)
-        for callback in self.callbacks:
-            callback.on_trial_result(info, event.metrics)
+        if self._tell_result(trial, event.metrics, event.checkpoint):
+            self._request_checkpoint(trial)  # only functions send results after a pause
 
     def _act(self, trial: Trial, decision: Decision) -> None:
         if decision is Decision.CONTINUE:
@@ -534,9 +615,7 @@ class TuneController:
             exploit = self.scheduler.take_exploit(trial.trial_id)
             if exploit is not None:
                 self._pending_exploits[trial.trial_id] = exploit
-            info = self.info(trial)
-            for callback in self.callbacks:
-                callback.on_trial_pause(info)
+            self.hooks.paused(trial.trial_id)
 
     def _stop_trial(self, trial: Trial, *, completed: bool) -> None:
         """End a trial as TERMINATED: `completed` by a stop criterion, else by the scheduler."""
@@ -549,21 +628,18 @@ class TuneController:
         else:
             self.scheduler.on_trial_remove(view)
         self.searcher.on_trial_complete(trial.trial_id, trial.last_result or None)
-        info = self.info(trial)
-        for callback in self.callbacks:
-            callback.on_trial_complete(info)
+        self.hooks.completed(trial.trial_id)
 
     def _on_end(self, trial: Trial, event: EndEvent) -> None:
         if event.checkpoint is not None:
             self.checkpoints.record(trial, event.checkpoint, dict(trial.last_result))
+            self.hooks.checkpoint(trial.trial_id, event.checkpoint.path)
         if event.reason is EndReason.DONE and trial.status is RUNNING:
             trial.last_result = {**trial.last_result, "done": True}
             trial.transition(TERMINATED, self.clock.time())
             self.scheduler.on_trial_complete(trial.view(), trial.last_result)
             self.searcher.on_trial_complete(trial.trial_id, trial.last_result or None)
-            info = self.info(trial)
-            for callback in self.callbacks:
-                callback.on_trial_complete(info)
+            self.hooks.completed(trial.trial_id)
             self._after_scheduler()
         elif trial.status is PAUSED:
             self._prepare_resume(trial)
@@ -610,17 +686,16 @@ class TuneController:
             failure.max_failures == -1 or trial.num_failures <= failure.max_failures
         )
         self.reporter.trial_error(trial.trial_id, str(error), retry)
-        info = self.info(trial)
-        for callback in self.callbacks:
-            callback.on_trial_error(info, error)
         if retry:
             trial.restore_from = trial.latest_checkpoint
             trial.transition(PENDING, self.clock.time())
+            self.hooks.recovering(trial.trial_id, error)
             return
         trial.transition(ERROR, self.clock.time())
         self.scheduler.on_trial_error(trial.view())
         self._after_scheduler()
         self.searcher.on_trial_complete(trial.trial_id, trial.last_result or None, error=True)
+        self.hooks.errored(trial.trial_id, error)
         if failure.fail_fast:
             self._stop_reason = "fail_fast"
 
@@ -649,6 +724,7 @@ class TuneController:
             if not pause:
                 for trial in self.trials.with_status(PENDING, PAUSED):
                     trial.transition(TERMINATED, self.clock.time())
+                    self.hooks.completed(trial.trial_id)  # as Ray Tune tells of them
             deadline = self.clock.monotonic() + 30.0
             while self.executor.num_active and self.clock.monotonic() < deadline:
                 for event in self.executor.wait(1.0):
@@ -657,12 +733,12 @@ class TuneController:
                             self._on_end(self.trials[event.trial_id], event)
                         elif isinstance(event, ResultEvent):
                             self._on_result(self.trials[event.trial_id], event)
+                        elif isinstance(event, CheckpointEvent):
+                            self._on_checkpoint(self.trials[event.trial_id], event.checkpoint)
                     except Exception:
                         logger.exception("while stopping trials, handling %r failed", event)
         finally:
             self.executor.shutdown()
             self.checkpoints.close()
-            infos = [self.info(t) for t in self.trials]
-            for callback in self.callbacks:
-                callback.on_experiment_end(infos)
+            self.hooks.experiment_end()
 

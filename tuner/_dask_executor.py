@@ -366,7 +366,7 @@ class DaskExecutor(Executor):
         slot = self._by_trial.get(trial_id)
         if slot is None or slot.stopping is not None:
             return
-        if not slot.connected and control is not Control.CONTINUE:
+        if not slot.connected and control.ends_trial:
             # Not started yet: nothing to save, so it ends here (its slot stays for the next).
             slot.outbox.clear()
             slot.registered.clear()
@@ -375,7 +375,7 @@ class DaskExecutor(Executor):
             self._pending.append(EndEvent(trial_id, reason))
             return
         self._send(slot, control)
-        if control is not Control.CONTINUE:
+        if control.ends_trial:
             slot.stopping = control
             slot.stop_deadline = self._clock.monotonic() + self._stop_grace_s
 

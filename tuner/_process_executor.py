@@ -177,7 +177,7 @@ class LocalExecutor(Executor):
             worker.conn.send(control)
         except OSError:
             return  # its death is noticed in wait()
-        if control is not Control.CONTINUE:
+        if control.ends_trial:
             worker.stopping = control
             worker.stop_deadline = self._clock.monotonic() + self._stop_grace_s
 

@@ -1,7 +1,8 @@
 """Messages between the event loop and the places trials run (worker processes or threads).
 
 The driver sends a `TrialSpec` to start a trial and a `Control` after results; the trial sends
-back `ResultEvent`s and ends with exactly one `EndEvent` or `ErrorEvent`.
+back `ResultEvent`s (and a `CheckpointEvent` for each checkpoint the driver asked for) and ends
+with exactly one `EndEvent` or `ErrorEvent`.
 """
 
 from __future__ import annotations
@@ -20,11 +21,22 @@ class TrainableKind(enum.Enum):
 
 
 class Control(enum.Enum):
-    """The driver's answer to a result."""
+    """The driver's answer to a result.
+
+    CHECKPOINT is sent to class trainables only, and always followed by one of the others: save
+    a checkpoint of the state that produced the last result (sent back in a `CheckpointEvent`),
+    then act on the next answer (a PAUSE or STOP then saves no second one).
+    """
 
     CONTINUE = "CONTINUE"
     PAUSE = "PAUSE"
     STOP = "STOP"
+    CHECKPOINT = "CHECKPOINT"
+
+    @property
+    def ends_trial(self) -> bool:
+        """Whether the trial stops running on this answer (PAUSE or STOP)."""
+        return self is Control.PAUSE or self is Control.STOP
 
 
 class EndReason(enum.Enum):
@@ -49,7 +61,8 @@ class TrialSpec:
 
     Attributes:
         trial_id: The trial's id.
-        trial_name: The trial's name (and directory name).
+        trial_name: The trial's display name (`TuneConfig(trial_name_creator)`; by default its
+            directory's name).
         trainable_key: Key under which the driver registered the trainable with the worker.
         config: The resolved hyperparameters.
         trial_path: The trial's directory on the experiment filesystem.
@@ -93,6 +106,14 @@ class ResultEvent:
 
 
 @dataclass(frozen=True)
+class CheckpointEvent:
+    """A checkpoint saved on the driver's `Control.CHECKPOINT`: of the trial's last result."""
+
+    trial_id: str
+    checkpoint: CheckpointRef
+
+
+@dataclass(frozen=True)
 class EndEvent:
     trial_id: str
     reason: EndReason
@@ -105,7 +126,7 @@ class ErrorEvent:
     error: TrialError
 
 
-Event = ResultEvent | EndEvent | ErrorEvent
+Event = ResultEvent | CheckpointEvent | EndEvent | ErrorEvent
 
 
 @dataclass(frozen=True)

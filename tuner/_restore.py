@@ -305,6 +305,7 @@ def _rebuilt(
         reuse_actors=settings["reuse_actors"],
         seed=settings["seed"],
         trial_name_creator=tune_config.trial_name_creator if tune_config else None,
+        trial_dirname_creator=tune_config.trial_dirname_creator if tune_config else None,
     )
     if run_config is None:
         if not settings["stop_is_json"]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -76,6 +77,22 @@ class Result:
     best_checkpoints: list[tuple[Checkpoint, dict[str, Any]]] = field(default_factory=list)
     trial_id: str = ""
     status: str = ""
+
+    @classmethod
+    def from_path(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        storage_filesystem: fsspec.AbstractFileSystem | None = None,
+    ) -> Result:
+        """The `Result` of the trial directory at `path` (``<storage_path>/<name>/<trial>``).
+
+        Reads files only (no trainable needed, nothing from the folder is run); see
+        `tuner._analysis.result_from_trial_dir` for what is known without the experiment state.
+        """
+        from tuner._analysis import result_from_trial_dir
+
+        return result_from_trial_dir(path, storage_filesystem)
 
     def _history(self) -> list[dict[str, Any]]:
         if self.filesystem is None:

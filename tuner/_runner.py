@@ -12,7 +12,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tuner._clock import Clock
-from tuner._protocol import CheckpointRef, Control, EndEvent, EndReason, ErrorEvent, TrialSpec
+from tuner._protocol import (
+    CheckpointEvent,
+    CheckpointRef,
+    Control,
+    EndEvent,
+    EndReason,
+    ErrorEvent,
+    TrialSpec,
+)
 from tuner._session import Channel, Session, StopTrial, set_session
 from tuner._trainable import Trainable
 from tuner.exceptions import TrialError
@@ -148,6 +156,13 @@ def run_class(
                 channel.send(EndEvent(spec.trial_id, EndReason.DONE))
                 break
             control = channel.wait_control()
+            if control is Control.CHECKPOINT:
+                # The driver (a callback) asked for a checkpoint of this result's state; its
+                # decision on the result follows.
+                if ref is None:
+                    ref = _save(instance, session)
+                    channel.send(CheckpointEvent(spec.trial_id, ref))
+                control = channel.wait_control()
             if control is Control.CONTINUE:
                 continue
             end_ref = None

@@ -14,7 +14,7 @@ import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +44,7 @@ from tuner._trainable import (
     classify,
     trainable_name,
 )
-from tuner.exceptions import ConfigError, RestoreError
+from tuner.exceptions import ConfigError, RestoreError, TuneError
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +133,7 @@ class Tuner:
         self._executor = executor
         self._clock = clock or SystemClock()
         self._restored: _Restored | None = None
+        self._results: ResultGrid | None = None
         self._check_checkpoint_settings()
 
     # ------------------------------------------------------------------ restore
@@ -216,7 +217,12 @@ class Tuner:
 
     # ------------------------------------------------------------------ building blocks
     def _searcher(self) -> tuple[Searcher, bool]:
-        """The searcher, and whether the loop caps the number of trials at num_samples."""
+        """The searcher, and whether the loop caps the number of trials at num_samples.
+
+        As in Ray Tune, `num_samples` caps the trials of every searcher and wrapper; only one
+        that suggests more by design (`total_trials` above `num_samples`: a grid walked
+        `num_samples` times) is left to end the experiment itself, by returning FINISHED.
+        """
         tc = self._tune_config
         searcher = tc.search_alg
         if searcher is None:
@@ -226,13 +232,16 @@ class Tuner:
                         type(searcher).__name__)
         try:
             searcher.set_search_properties(tc.metric, tc.mode, self._param_space)
+            searcher.set_num_samples(tc.num_samples)
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
-        set_num_samples: Callable[[int], None] | None = getattr(searcher, "set_num_samples", None)
-        if set_num_samples is not None:
-            set_num_samples(tc.num_samples)
-            return searcher, False
-        return searcher, True
+        return searcher, self._caps_trials(searcher.total_trials, tc.num_samples)
+
+    @staticmethod
+    def _caps_trials(total_trials: int | None, num_samples: int) -> bool:
+        """Whether the loop stops at `num_samples`: always, unless the searcher's own count
+        (`total_trials`) is larger; a smaller one ends the searcher before the cap anyway."""
+        return total_trials is None or num_samples == -1 or total_trials <= num_samples
 
     def _scheduler(self, searcher: Searcher) -> TrialScheduler:
         tc = self._tune_config
@@ -337,6 +346,7 @@ class Tuner:
             checkpoint_config=rc.checkpoint_config,
             failure_config=rc.failure_config,
             trial_name_creator=tc.trial_name_creator,
+            trial_dirname_creator=tc.trial_dirname_creator,
         )
         executor = self._executor
         if executor is None:
@@ -434,7 +444,8 @@ class Tuner:
                 f"[tuner] experiment saved; resume it with Tuner.restore({path!r}, "
                 "trainable=...).fit()\n"
             )
-        return self._grid(controller)
+        self._results = self._grid(controller)
+        return self._results
 
     @staticmethod
     def _finish(callbacks: list[Callback], syncer: Any, saver: ExperimentSaver) -> None:
@@ -462,6 +473,30 @@ class Tuner:
             searcher=searcher,
             scheduler=scheduler,
             stopper=stopper,
+        )
+
+    def get_results(self) -> ResultGrid:
+        """The results of the last `fit()`, or of the restored experiment without running it.
+
+        As Ray Tune's `Tuner.get_results()`: after `Tuner.restore(path, ...)` it reads the
+        experiment as saved (like `ResultGrid.from_path`), so a script can look at results
+        without training again.
+
+        Raises:
+            TuneError: This Tuner neither ran `fit()` nor was restored.
+        """
+        if self._results is not None:
+            return self._results
+        if self._restored is not None:
+            from tuner._analysis import SavedExperiment, user_url
+
+            fs, path = self._restored.fs, self._restored.path
+            experiment = SavedExperiment(user_url(fs, path), fs, path, self._restored.state)
+            return ResultGrid(experiment.results(), experiment_path=path,
+                              metric=experiment.metric, mode=experiment.mode)
+        raise TuneError(
+            "this Tuner has no results yet: call fit() first, or build it with "
+            "Tuner.restore(path, trainable) to read a saved experiment's"
         )
 
     def _grid(self, controller: TuneController) -> ResultGrid:

@@ -70,7 +70,7 @@ def _class_with_parameters(cls: type[Trainable], parameters: Mapping[str, Any]) 
     bound = dict(parameters)
 
     def setup(self: Trainable, config: dict[str, Any]) -> None:
-        cls.setup(self, config, **bound)  # type: ignore[call-arg]
+        cls.setup(self, config, **bound)
 
     # Same name and qualified name: trial names, restore and messages see the user's class.
     # cloudpickle sends it by value (it is not the object its module holds under that name).

@@ -8,7 +8,8 @@ The tree::
     │   ├── SchedulerError
     │   └── SearcherError
     ├── TrialError(RuntimeError)     a trial's trainable raised or its worker died; holds the traceback
-    │   └── WorkerDiedError          the worker process was killed (signal, os._exit, lost node)
+    │   ├── WorkerDiedError          the worker process was killed (signal, os._exit, lost node)
+    │   └── TrainingFailedError      `TorchTrainer.fit()` failed after its retries (Ray Train's name)
     ├── StorageError(OSError)        storage URL without a backend, unreadable or half-written files
     │   └── CheckpointError          a checkpoint directory missing, not a directory, or incomplete
     ├── RestoreError(RuntimeError)   no experiment at a path, a newer state format, a trainable mismatch
@@ -67,6 +68,13 @@ class WorkerDiedError(TrialError):
     """The process running a trial died (killed by a signal, os._exit, out of memory, lost node)."""
 
 
+class TrainingFailedError(TrialError):
+    """`TorchTrainer.fit()` failed (after the retries `FailureConfig` allows), as in Ray Train.
+
+    Its `traceback` is the failing rank's; `__cause__` is the trial's error.
+    """
+
+
 class StorageError(TuneError, OSError):
     """Storage that cannot be used: no backend for its protocol, unreadable or half-written files."""
 
@@ -119,6 +127,7 @@ __all__ = [
     "SchedulerError",
     "SearcherError",
     "StorageError",
+    "TrainingFailedError",
     "TrialError",
     "TuneError",
     "WorkerDiedError",

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tuner._callback import Callback, TrialInfo
+from tuner._callback import TrialInfo
 from tuner._loggers import (
     CSVLoggerCallback,
     JsonLoggerCallback,
@@ -81,9 +81,9 @@ def test_flatten_nested_with_slash() -> None:
 
 def test_json_writes_params_and_one_line_per_result(trial: TrialInfo) -> None:
     logger = JsonLoggerCallback()
-    logger.on_trial_start(trial)
+    logger.log_trial_start(trial)
     for i in range(1, 4):
-        logger.on_trial_result(trial, _result(i))
+        logger.log_trial_result(0, trial, _result(i))
     result_path = Path(trial.local_path, "result.json")
     assert result_path.read_text() == "", "results are buffered until flush()"
 
@@ -92,8 +92,8 @@ def test_json_writes_params_and_one_line_per_result(trial: TrialInfo) -> None:
     assert [json.loads(line) for line in lines] == [_result(i) for i in range(1, 4)]
     assert json.loads(Path(trial.local_path, "params.json").read_text()) == trial.config
 
-    logger.on_trial_result(trial, _result(4))
-    logger.on_trial_complete(trial)
+    logger.log_trial_result(0, trial, _result(4))
+    logger.log_trial_end(trial)
     assert len(result_path.read_text().splitlines()) == 4
     assert logger._trials == {}, "nothing is kept about an ended trial"
 
@@ -111,8 +111,8 @@ def test_json_serialises_numpy_and_odd_values(trial: TrialInfo) -> None:
         "tuple_keys": {(1, 2): 3},
         "obj": object,
     }
-    logger.on_trial_result(trial, result)  # no on_trial_start: opened lazily
-    logger.on_trial_complete(trial)
+    logger.log_trial_result(0, trial, result)  # no on_trial_start: opened lazily
+    logger.log_trial_end(trial)
     line = json.loads(Path(trial.local_path, "result.json").read_text())
     assert line["f32"] == 0.5
     assert line["i64"] == 7
@@ -130,8 +130,8 @@ def test_json_params_repr_for_non_json_with_a_warning(
     trial = TrialInfo("t1", "trial_t1", {"model": dict, "lr": np.float64(0.1)}, str(tmp_path))
     logger = JsonLoggerCallback()
     with caplog.at_level(logging.WARNING, logger="tuner._loggers"):
-        logger.on_trial_start(trial)
-    logger.on_trial_complete(trial)
+        logger.log_trial_start(trial)
+    logger.log_trial_end(trial)
     params = json.loads(Path(tmp_path, "params.json").read_text())
     assert params == {"model": "<class 'dict'>", "lr": 0.1}
     assert "repr()" in caplog.text
@@ -139,13 +139,13 @@ def test_json_params_repr_for_non_json_with_a_warning(
 
 def test_json_pause_and_resume_appends(trial: TrialInfo) -> None:
     logger = JsonLoggerCallback()
-    logger.on_trial_start(trial)
-    logger.on_trial_result(trial, _result(1))
-    logger.on_trial_pause(trial)
+    logger.log_trial_start(trial)
+    logger.log_trial_result(0, trial, _result(1))
+    logger.on_trial_pause(iteration=0, trials=[trial], trial=trial)
     assert logger._trials == {}
-    logger.on_trial_start(trial)
-    logger.on_trial_result(trial, _result(2))
-    logger.on_trial_error(trial, RuntimeError("boom"))
+    logger.log_trial_start(trial)
+    logger.log_trial_result(0, trial, _result(2))
+    logger.log_trial_end(trial, failed=True)
     lines = Path(trial.local_path, "result.json").read_text().splitlines()
     assert [json.loads(x)["training_iteration"] for x in lines] == [1, 2]
 
@@ -160,9 +160,9 @@ def _read_csv(trial: TrialInfo) -> list[dict[str, str]]:
 
 def test_csv_header_from_first_result_nested_flattened(trial: TrialInfo) -> None:
     logger = CSVLoggerCallback()
-    logger.on_trial_start(trial)
-    logger.on_trial_result(trial, _result(1, done=False, note=None))
-    logger.on_trial_result(trial, _result(2, done=True, note="x"))
+    logger.log_trial_start(trial)
+    logger.log_trial_result(0, trial, _result(1, done=False, note=None))
+    logger.log_trial_result(0, trial, _result(2, done=True, note="x"))
     logger.flush()
     header = Path(trial.local_path, "progress.csv").read_text().splitlines()[0]
     assert header == "loss,training_iteration,nested/acc,done,note"
@@ -171,19 +171,19 @@ def test_csv_header_from_first_result_nested_flattened(trial: TrialInfo) -> None
     assert rows[0]["nested/acc"] == str(0.1)
     assert rows[0]["note"] == ""
     assert rows[1]["done"] == "True"
-    logger.on_trial_complete(trial)
+    logger.log_trial_end(trial)
     assert logger._trials == {}
 
 
 def test_csv_widens_header_for_new_keys(trial: TrialInfo) -> None:
     logger = CSVLoggerCallback()
-    logger.on_trial_result(trial, _result(1))
+    logger.log_trial_result(0, trial, _result(1))
     logger.flush()
-    logger.on_trial_result(trial, _result(2, extra={"x": 5}))
-    logger.on_trial_result(trial, {"training_iteration": 3, "loss": 0.3})  # fewer keys is fine
+    logger.log_trial_result(0, trial, _result(2, extra={"x": 5}))
+    logger.log_trial_result(0, trial, {"training_iteration": 3, "loss": 0.3})  # fewer keys is fine
     logger.flush()
-    logger.on_trial_result(trial, _result(4))
-    logger.on_trial_complete(trial)
+    logger.log_trial_result(0, trial, _result(4))
+    logger.log_trial_end(trial)
 
     rows = _read_csv(trial)
     assert list(rows[0]) == ["loss", "training_iteration", "nested/acc", "extra/x"]
@@ -195,12 +195,12 @@ def test_csv_widens_header_for_new_keys(trial: TrialInfo) -> None:
 
 def test_csv_resume_keeps_existing_header(trial: TrialInfo) -> None:
     logger = CSVLoggerCallback()
-    logger.on_trial_result(trial, _result(1))
-    logger.on_trial_pause(trial)
+    logger.log_trial_result(0, trial, _result(1))
+    logger.on_trial_pause(iteration=0, trials=[trial], trial=trial)
     other = CSVLoggerCallback()  # e.g. after the experiment was restored
-    other.on_trial_start(trial)
-    other.on_trial_result(trial, _result(2))
-    other.on_experiment_end([trial])
+    other.log_trial_start(trial)
+    other.log_trial_result(0, trial, _result(2))
+    other.on_experiment_end(trials=[trial])
     text = Path(trial.local_path, "progress.csv").read_text()
     assert text.count("loss,") == 1
     assert [r["training_iteration"] for r in _read_csv(trial)] == ["1", "2"]
@@ -208,8 +208,8 @@ def test_csv_resume_keeps_existing_header(trial: TrialInfo) -> None:
 
 def test_csv_numpy_values(trial: TrialInfo) -> None:
     logger = CSVLoggerCallback()
-    logger.on_trial_result(trial, {"a": np.float64(0.25), "b": np.int32(3)})
-    logger.on_trial_complete(trial)
+    logger.log_trial_result(0, trial, {"a": np.float64(0.25), "b": np.int32(3)})
+    logger.log_trial_end(trial)
     assert _read_csv(trial) == [{"a": "0.25", "b": "3"}]
 
 
@@ -218,13 +218,13 @@ def test_csv_numpy_values(trial: TrialInfo) -> None:
 
 def test_tbx_scalars_and_hparams(trial: TrialInfo) -> None:
     logger = TBXLoggerCallback()
-    logger.on_trial_start(trial)
+    logger.log_trial_start(trial)
     for i in range(1, 4):
-        logger.on_trial_result(
-            trial, _result(i, np_metric=np.float32(i), flag=True, name="skip", timestamp=1.0e9)
+        logger.log_trial_result(
+            0, trial, _result(i, np_metric=np.float32(i), flag=True, name="skip", timestamp=1.0e9)
         )
     logger.flush()
-    logger.on_trial_complete(trial)
+    logger.log_trial_end(trial)
     assert logger._trials == {}
 
     events = _read_events(trial.local_path)
@@ -250,12 +250,12 @@ def test_tbx_scalars_and_hparams(trial: TrialInfo) -> None:
 
 def test_tbx_pause_resume_keeps_both_event_files(trial: TrialInfo) -> None:
     logger = TBXLoggerCallback()
-    logger.on_trial_start(trial)
-    logger.on_trial_result(trial, _result(1))
-    logger.on_trial_pause(trial)
-    logger.on_trial_start(trial)
-    logger.on_trial_result(trial, _result(2))
-    logger.on_trial_error(trial, RuntimeError("boom"))
+    logger.log_trial_start(trial)
+    logger.log_trial_result(0, trial, _result(1))
+    logger.on_trial_pause(iteration=0, trials=[trial], trial=trial)
+    logger.log_trial_start(trial)
+    logger.log_trial_result(0, trial, _result(2))
+    logger.log_trial_end(trial, failed=True)
 
     assert len(glob.glob(os.path.join(trial.local_path, "events.out.tfevents.*"))) == 2
     assert [step for step, _ in _scalars(_read_events(trial.local_path))["tune/loss"]] == [1, 2]
@@ -263,9 +263,9 @@ def test_tbx_pause_resume_keeps_both_event_files(trial: TrialInfo) -> None:
 
 def test_tbx_step_falls_back_to_result_count(trial: TrialInfo) -> None:
     logger = TBXLoggerCallback()
-    logger.on_trial_result(trial, {"m": 1.0})
-    logger.on_trial_result(trial, {"m": 2.0})
-    logger.on_experiment_end([trial])
+    logger.log_trial_result(0, trial, {"m": 1.0})
+    logger.log_trial_result(0, trial, {"m": 2.0})
+    logger.on_experiment_end(trials=[trial])
     assert _scalars(_read_events(trial.local_path))["tune/m"] == [(1, 1.0), (2, 2.0)]
 
 
@@ -273,22 +273,22 @@ def test_tbx_step_falls_back_to_result_count(trial: TrialInfo) -> None:
 
 
 def test_default_loggers_write_all_files_for_many_trials(tmp_path: Path) -> None:
-    callbacks: list[Callback] = default_logger_callbacks()
+    callbacks: list[Any] = default_logger_callbacks()
     trials = [
         TrialInfo(f"t{i}", f"trial_{i}", {"i": i}, str(tmp_path / f"trial_{i}")) for i in range(3)
     ]
     for callback in callbacks:
-        callback.setup(str(tmp_path))
+        callback.setup()
         for t in trials:
-            callback.on_trial_start(t)
+            callback.log_trial_start(t)
         for step in range(1, 51):
             for t in trials:
-                callback.on_trial_result(t, _result(step))
+                callback.log_trial_result(0, t, _result(step))
             if step % 10 == 0:
                 callback.flush()
         for t in trials:
-            callback.on_trial_complete(t)
-        callback.on_experiment_end(trials)
+            callback.log_trial_end(t)
+        callback.on_experiment_end(trials=trials)
     for t in trials:
         names = set(os.listdir(t.local_path))
         assert {"params.json", "result.json", "progress.csv"} <= names

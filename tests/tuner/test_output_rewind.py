@@ -60,15 +60,15 @@ def write_results(directory: Path, iterations: Sequence[int], *, complete: bool 
     trial = TrialInfo("t0", "t0", {"lr": 0.1}, str(directory), "RUNNING")
     loggers = [JsonLoggerCallback(), CSVLoggerCallback(), TBXLoggerCallback()]
     for logger in loggers:
-        logger.on_trial_start(trial)
+        logger.log_trial_start(trial)
     for i in iterations:
         for logger in loggers:
-            logger.on_trial_result(trial, {"loss": 1.0 / i, "training_iteration": i})
+            logger.log_trial_result(0, trial, {"loss": 1.0 / i, "training_iteration": i})
     for logger in loggers:
         if complete:
-            logger.on_trial_complete(trial)
+            logger.log_trial_end(trial)
         else:
-            logger.on_trial_pause(trial)
+            logger.on_trial_pause(iteration=0, trials=[trial], trial=trial)
 
 
 def test_rewind_keeps_the_first_results_in_every_file(tmp_path: Path) -> None:

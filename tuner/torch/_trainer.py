@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from tuner._config import RunConfig, TuneConfig
 from tuner._scaling import ScalingConfig
 from tuner._trainable import WithResources, with_resources
-from tuner.exceptions import ConfigError
+from tuner.exceptions import ConfigError, TrainingFailedError
 from tuner.torch._config import TorchConfig
 
 if TYPE_CHECKING:
@@ -162,8 +162,8 @@ class TorchTrainer:
 
         Raises:
             ConfigError: Invalid settings, e.g. `use_gpu` where torch sees too few GPUs.
-            TrialError: Training failed (after the retries `FailureConfig` allows); its
-                `traceback` holds the failing rank's traceback.
+            TrainingFailedError: Training failed (after the retries `FailureConfig` allows); its
+                `traceback` holds the failing rank's traceback (a `TrialError`).
         """
         from tuner._tuner import Tuner
         from tuner.torch._coordinator import check_gpus
@@ -191,7 +191,10 @@ class TorchTrainer:
         # The status, not `error`: a trial that failed and then succeeded on a retry keeps the
         # error of its failure on record.
         if result.status == "ERROR" and result.error is not None:
-            raise result.error
+            error = result.error
+            raise TrainingFailedError(
+                str(error), trial_id=error.trial_id, traceback=error.traceback
+            ) from error
         return result
 
     @classmethod

@@ -1,0 +1,1 @@
+"""Small helpers Ray Tune scripts import from `ray.tune.utils` (see `mock_trainable`)."""
