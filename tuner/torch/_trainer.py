@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import os
 from collections.abc import Callable, Mapping
@@ -56,6 +57,20 @@ class GroupTrainable:
             )
         merged = {**self.train_loop_config, **overrides}
         run_worker_group(self.train_fn, merged, self.scaling, self.torch_config)
+
+
+def _reporting_to_enclosing_trial(run_config: RunConfig) -> RunConfig:
+    """`run_config`, with a `TuneReportCallback` if this `fit()` runs inside a trial."""
+    from tuner._session import get_context
+    from tuner.integration.ray_train import TuneReportCallback
+
+    if get_context().get_trial_id() is None:
+        return run_config
+    if any(isinstance(c, TuneReportCallback) for c in run_config.callbacks):
+        return run_config
+    return dataclasses.replace(
+        run_config, callbacks=[*run_config.callbacks, TuneReportCallback()]
+    )
 
 
 class TorchTrainer:
@@ -179,7 +194,7 @@ class TorchTrainer:
                 self.as_trainable(),
                 param_space={_CONFIG_KEY: dict(self.train_loop_config)},
                 tune_config=TuneConfig(num_samples=1),
-                run_config=self.run_config,
+                run_config=_reporting_to_enclosing_trial(self.run_config),
             )
         grid = tuner.fit()
         if len(grid) != 1:

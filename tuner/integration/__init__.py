@@ -1,0 +1,1 @@
+"""Integrations under Ray Tune's module names (`ray.tune.integration.*` -> `tuner.integration.*`)."""
