@@ -51,7 +51,9 @@ class FirstResult(Callback):
     def __init__(self) -> None:
         self.at: float | None = None
 
-    def on_trial_result(self, trial: Any, result: Any) -> None:
+    def on_trial_result(
+        self, iteration: int, trials: Any, trial: Any, result: Any, **info: Any
+    ) -> None:
         if self.at is None:
             self.at = time.perf_counter()
 
