@@ -211,6 +211,11 @@ class RunConfig:
         verbose: 0 silent, 1 a status line now and then (default), 2 a table, 3 every result.
         experiment_checkpoint_period_s: Seconds between experiment state saves, or "auto" (at most
             5% of wall time); the environment variable TUNE_GLOBAL_CHECKPOINT_S overrides it.
+        log_to_file: Write what each trial prints into its directory (as Ray Tune does): True
+            for ``stdout`` and ``stderr`` files, a file name for both in one file, or a pair of
+            names. Trials in worker processes redirect their file descriptors (output of C
+            extensions included); threads of `InProcessExecutor` redirect `sys.stdout` and
+            `sys.stderr` only, and only while one trial runs at a time.
     """
 
     name: str | None = None
@@ -222,8 +227,10 @@ class RunConfig:
     failure_config: FailureConfig = FailureConfig()
     verbose: int = 1
     experiment_checkpoint_period_s: float | Literal["auto"] = "auto"
+    log_to_file: bool | str | tuple[str, str] = False
 
     def __post_init__(self) -> None:
+        log_file_names(self.log_to_file)  # a ConfigError now for a bad value
         if self.verbose not in (0, 1, 2, 3):
             raise ConfigError(f"verbose must be 0, 1, 2 or 3, got verbose={self.verbose!r}")
         if self.name is not None:
@@ -241,3 +248,25 @@ class RunConfig:
 
         for callback in self.callbacks:
             hook_forms(callback)  # a ConfigError now, not mid-experiment, for a hook no form fits
+
+
+def log_file_names(log_to_file: Any) -> tuple[str, str] | None:
+    """The (stdout, stderr) file names `RunConfig(log_to_file=...)` asks for, or None.
+
+    Raises:
+        ConfigError: Not False/True, a file name, or a pair of them.
+    """
+    if log_to_file is False or log_to_file is None:
+        return None
+    if log_to_file is True:
+        return ("stdout", "stderr")
+    names = (log_to_file, log_to_file) if isinstance(log_to_file, str) else log_to_file
+    if not (isinstance(names, tuple | list) and len(names) == 2):
+        raise ConfigError(
+            f"RunConfig(log_to_file) must be True, a file name or a (stdout, stderr) pair of "
+            f"names, got {log_to_file!r}"
+        )
+    for name in names:
+        check_name(name, what="RunConfig(log_to_file)",
+                   fix="pass a file name (it is created in each trial's directory)")
+    return (str(names[0]), str(names[1]))

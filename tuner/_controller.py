@@ -87,6 +87,8 @@ class ExperimentSettings:
     failure_config: FailureConfig = field(default_factory=FailureConfig)
     trial_name_creator: Any = None
     trial_dirname_creator: Any = None
+    log_files: tuple[str, str] | None = None
+    """File names for each trial's stdout and stderr, in its local directory."""
 
 
 class TuneController:
@@ -441,12 +443,20 @@ class TuneController:
             resources=trial.resources,
             experiment_name=self.settings.name,
             synchronous=self._synchronous,
+            log_files=self._log_files(trial),
         )
         self._rewind_outputs(trial, restore)
         trial.transition(RUNNING, self.clock.time())
         os.makedirs(self.local_dir(trial), exist_ok=True)
         self.hooks.started(trial.trial_id, restored=restore is not None)
         self.executor.start_trial(spec)
+
+    def _log_files(self, trial: Trial) -> tuple[str, str] | None:
+        names = self.settings.log_files
+        if names is None:
+            return None
+        local = self.local_dir(trial)
+        return (os.path.join(local, names[0]), os.path.join(local, names[1]))
 
     def _rewind_outputs(self, trial: Trial, restore: CheckpointRecord | None) -> None:
         """Cut the trial's output files back to the result it resumes from (see

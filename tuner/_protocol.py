@@ -78,6 +78,7 @@ class TrialSpec:
         experiment_name: Name of the experiment.
         synchronous: Whether a function trainable's `report()` waits for the driver's decision
             (set when the scheduler may pause trials, so that a pause lands on that result).
+        log_files: Local paths the trial's stdout and stderr go to (`RunConfig(log_to_file)`).
     """
 
     trial_id: str
@@ -96,6 +97,7 @@ class TrialSpec:
     gpu_ids: tuple[str, ...] = ()
     experiment_name: str = ""
     synchronous: bool = False
+    log_files: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)

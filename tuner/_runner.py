@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tuner._clock import Clock
+from tuner._log_to_file import output_to_files
 from tuner._protocol import (
     CheckpointEvent,
     CheckpointRef,
@@ -72,6 +73,18 @@ def run_function(
     process_wide: bool = False,
 ) -> None:
     """Run a function trainable to its end, sending results and exactly one end or error event."""
+    with output_to_files(spec.log_files, process_wide=process_wide):
+        _run_function(spec, fn, channel, clock, process_wide=process_wide)
+
+
+def _run_function(
+    spec: TrialSpec,
+    fn: Callable[[dict[str, Any]], Any],
+    channel: Channel,
+    clock: Clock,
+    *,
+    process_wide: bool,
+) -> None:
     session = Session(spec, channel, clock)
     set_session(session, process_wide=process_wide)
     try:
@@ -124,6 +137,20 @@ def run_class(
     process_wide: bool = False,
 ) -> None:
     """Step a class trainable until it is done or told to stop/pause; one end or error event."""
+    with output_to_files(spec.log_files, process_wide=process_wide):
+        _run_class(spec, cls, channel, clock, pool, reuse=reuse, process_wide=process_wide)
+
+
+def _run_class(
+    spec: TrialSpec,
+    cls: type[Trainable],
+    channel: Channel,
+    clock: Clock,
+    pool: InstancePool,
+    *,
+    reuse: bool,
+    process_wide: bool,
+) -> None:
     session = Session(spec, channel, clock)
     set_session(session, process_wide=process_wide)
     instance: Trainable | None = None

@@ -23,7 +23,7 @@ from searchers import BasicVariantGenerator, Searcher
 from tuner._analysis import result_from_trial
 from tuner._callback import Callback
 from tuner._clock import Clock, SystemClock
-from tuner._config import RunConfig, TuneConfig
+from tuner._config import RunConfig, TuneConfig, log_file_names
 from tuner._controller import ExperimentSettings, TuneController
 from tuner._executor import Executor
 from tuner._experiment_state import (
@@ -347,6 +347,7 @@ class Tuner:
             failure_config=rc.failure_config,
             trial_name_creator=tc.trial_name_creator,
             trial_dirname_creator=tc.trial_dirname_creator,
+            log_files=log_file_names(rc.log_to_file),
         )
         executor = self._executor
         if executor is None:
