@@ -172,10 +172,6 @@ def trial_from_json(data: Mapping[str, Any]) -> Trial:
     )
 
 
-def _fingerprint(trial: Trial) -> int:
-    return trial.revision
-
-
 # ---------------------------------------------------------------------------- saving
 class ExperimentSaver:
     """Saves experiment state now and then, within a time budget; a periodic task of the loop.
@@ -254,7 +250,7 @@ class ExperimentSaver:
         cached = self._cache.get(trial.trial_id)
         if cached is not None and cached[0] is None:
             return cached[1]  # finished when last serialised: it does not change any more
-        fingerprint = _fingerprint(trial)
+        fingerprint = trial.revision
         if cached is not None and cached[0] == fingerprint:
             return cached[1]
         text = json.dumps(trial_to_json(trial), separators=(",", ":"))

@@ -17,7 +17,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from tuner._callback import LoggerCallback
-from tuner._loggers import CSVLoggerCallback, JsonLoggerCallback, TBXLoggerCallback, _plain
+from tuner._loggers import (
+    CSVLoggerCallback,
+    JsonLoggerCallback,
+    TBXLoggerCallback,
+    _json_default,
+)
 
 _FLOW_AFTER = 3  # lists longer than this are written on one line, as Ray's printer does
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_./-]*$")
@@ -48,19 +53,10 @@ def pretty_print(result: Mapping[str, Any], exclude: set[str] | None = None) -> 
         and (exclude is None or key not in exclude)
     }
     # Through JSON first, as Ray does: numpy values become numbers, anything else its repr.
-    plain = json.loads(json.dumps(shown, default=_json_value))
+    plain = json.loads(json.dumps(shown, default=_json_default))
     lines: list[str] = []
     _emit_mapping(plain, 0, lines)
     return "\n".join(lines) + "\n"
-
-
-def _json_value(value: Any) -> Any:
-    plain = _plain(value)
-    if plain is not value:
-        return plain
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    return repr(value)
 
 
 def _emit_mapping(mapping: Mapping[str, Any], indent: int, lines: list[str]) -> None:
