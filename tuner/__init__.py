@@ -40,7 +40,13 @@ from tuner._process_executor import LocalExecutor
 from tuner._result import Result
 from tuner._result_grid import ResultGrid
 from tuner._scaling import ScalingConfig
-from tuner._session import TrialContext, get_checkpoint, get_context, report
+from tuner._session import (
+    TrialContext,
+    get_checkpoint,
+    get_context,
+    get_preemption_info,
+    report,
+)
 from tuner._stoppers import (
     CombinedStopper,
     ExperimentPlateauStopper,
@@ -67,10 +73,12 @@ from tuner.exceptions import (
     TrialError,
     TuneError,
     WorkerDiedError,
+    WorkerGroupError,
 )
 
 if _typing.TYPE_CHECKING:
     from tuner._dask_executor import DaskExecutor
+    from tuner.torch._data_parallel import DataParallelTrainer
 
 
 def __getattr__(name: str) -> _typing.Any:
@@ -80,6 +88,10 @@ def __getattr__(name: str) -> _typing.Any:
         from tuner._dask_executor import DaskExecutor
 
         return DaskExecutor
+    if name == "DataParallelTrainer":  # Ray Train's name; imports torch
+        from tuner.torch._data_parallel import DataParallelTrainer
+
+        return DataParallelTrainer
     # Ray Tune's `tune.schedulers`, `tune.search`, `tune.experiment`, `tune.logger`, `tune.result`
     if name in ("schedulers", "search", "experiment", "logger", "result"):
         import importlib
@@ -98,6 +110,7 @@ __all__ = [
     "ComponentError",
     "ConfigError",
     "DaskExecutor",
+    "DataParallelTrainer",
     "Executor",
     "ExperimentLockedError",
     "ExperimentPlateauStopper",
@@ -131,9 +144,11 @@ __all__ = [
     "TuneError",
     "Tuner",
     "WorkerDiedError",
+    "WorkerGroupError",
     "choice",
     "get_checkpoint",
     "get_context",
+    "get_preemption_info",
     "grid_search",
     "lograndint",
     "loguniform",

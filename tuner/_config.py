@@ -178,16 +178,43 @@ class FailureConfig:
     Attributes:
         max_failures: Retry a failed trial from its latest checkpoint up to this many times
             (-1: forever, 0: never).
-        fail_fast: Stop the whole experiment at the first trial failure.
+        fail_fast: Stop the whole experiment at the first trial failure; "raise" also makes
+            `Tuner.fit()` raise that trial's error (as in Ray Tune).
+        max_preemption_failures, relax_collectives_on_preemption, preemption_grace_s: Ray
+            Train V2's settings for node preemptions, accepted and checked so that Ray's
+            scripts run. tuner gets no preemption notices (see `get_preemption_info`), so a
+            lost worker is an ordinary failure, counted by `max_failures`.
     """
 
     max_failures: int = 0
-    fail_fast: bool = False
+    fail_fast: bool | str = False
+    max_preemption_failures: int = -1
+    relax_collectives_on_preemption: bool = False
+    preemption_grace_s: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.max_failures < -1:
+        for name in ("max_failures", "max_preemption_failures"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < -1:
+                raise ConfigError(
+                    f"FailureConfig({name}) must be an int >= 0, or -1 (retry forever), "
+                    f"got {value!r}"
+                )
+        if not isinstance(self.fail_fast, bool) and self.fail_fast != "raise":
             raise ConfigError(
-                f"max_failures must be >= 0 or -1 (retry forever), got {self.max_failures}"
+                f"FailureConfig(fail_fast) must be True, False or 'raise', got "
+                f"{self.fail_fast!r}"
+            )
+        if not isinstance(self.relax_collectives_on_preemption, bool):
+            raise ConfigError(
+                "FailureConfig(relax_collectives_on_preemption) must be True or False, got "
+                f"{self.relax_collectives_on_preemption!r}"
+            )
+        grace = self.preemption_grace_s
+        if isinstance(grace, bool) or not isinstance(grace, int | float) or grace < 0:
+            raise ConfigError(
+                f"FailureConfig(preemption_grace_s) must be a number of seconds >= 0, got "
+                f"{grace!r}"
             )
 
 

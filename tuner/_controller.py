@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -77,6 +77,9 @@ class ExperimentSettings:
     trainable_name: str
     kind: TrainableKind
     resources: Mapping[str, float]
+    """Every trial's resources; with `resources_for`, the least a trial is assumed to need."""
+    resources_for: Callable[[Mapping[str, Any]], dict[str, float]] | None
+    """The resources of a trial with a given config, where they depend on it."""
     metric: str | None
     mode: str | None
     num_samples: int
@@ -310,7 +313,9 @@ class TuneController:
             candidates = [
                 t.view()
                 for t in self.trials.with_status(PENDING, PAUSED)
-                if not self.executor.is_active(t.trial_id) and self.checkpoints.ready(t)
+                if not self.executor.is_active(t.trial_id)
+                and self.checkpoints.ready(t)
+                and (self.settings.resources_for is None or self.executor.can_start(t.resources))
             ]
             if not candidates:
                 return
@@ -356,12 +361,16 @@ class TuneController:
                 f"got {type(suggestion).__name__}: {suggestion!r}"
             )
         default = f"{self.settings.trainable_name}_{trial_id}"
+        resources = dict(self.settings.resources)
+        if self.settings.resources_for is not None:
+            resources = self.settings.resources_for(suggestion)
+            self.executor.check_resources(resources)
         trial = Trial(
             trial_id=trial_id,
             name=default,
             config=suggestion,
             path=self._trial_path(default),
-            resources=dict(self.settings.resources),
+            resources=resources,
         )
         # The name creators are handed the trial's view, as Ray Tune hands them the trial.
         view = self.views.add(trial)

@@ -26,6 +26,11 @@ class ScalingConfig:
             default, plus ``{"gpu": 1}`` with ``use_gpu``. Ray's upper-case keys ("CPU",
             "GPU") are accepted.
 
+    In a `Tuner`'s ``param_space`` a field may be a search space, as in Ray Train:
+    ``{"scaling_config": ScalingConfig(num_workers=grid_search([1, 2]))}`` tunes the size of
+    the group (each trial then holds the resources of its own group). Such a config is checked
+    when a trial's values are drawn.
+
     Example:
         >>> scaling = ScalingConfig(num_workers=4, resources_per_worker={"cpu": 2})
         >>> scaling.total_resources()
@@ -39,6 +44,8 @@ class ScalingConfig:
     resources_per_worker: Mapping[str, float] | None = None
 
     def __post_init__(self) -> None:
+        if self.is_search_space():
+            return
         workers = self.num_workers
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ConfigError(
@@ -49,6 +56,46 @@ class ScalingConfig:
         if not isinstance(self.use_gpu, bool):
             raise ConfigError(f"ScalingConfig(use_gpu) must be True or False, got {self.use_gpu!r}")
         self.worker_resources()  # validates resources_per_worker
+
+    def is_search_space(self) -> bool:
+        """Whether a field is a search space (a domain or a grid), to be drawn per trial."""
+        from searchers._space import Domain, GridSearch
+
+        return any(
+            isinstance(value, Domain | GridSearch)
+            for value in (self.num_workers, self.use_gpu, self.resources_per_worker)
+        )
+
+    def as_space(self) -> dict[str, Any]:
+        """This config as a dict for a search space (what a trial's config holds)."""
+        return {
+            "num_workers": self.num_workers,
+            "use_gpu": self.use_gpu,
+            "resources_per_worker": self.resources_per_worker,
+        }
+
+    @classmethod
+    def from_config(cls, value: Any, base: ScalingConfig) -> ScalingConfig:
+        """The config a trial's ``scaling_config`` value means: `base` with its keys replaced.
+
+        Example:
+            >>> ScalingConfig.from_config({"num_workers": 2}, ScalingConfig(use_gpu=False))
+            ScalingConfig(num_workers=2, use_gpu=False, resources_per_worker=None)
+        """
+        if isinstance(value, ScalingConfig):
+            value = value.as_space()
+        if not isinstance(value, Mapping):
+            raise ConfigError(
+                f"param_space['scaling_config'] must be a ScalingConfig or a dict of its fields, "
+                f"got {type(value).__name__} {value!r}"
+            )
+        unknown = sorted(set(value) - {"num_workers", "use_gpu", "resources_per_worker"})
+        if unknown:
+            raise ConfigError(
+                f"param_space['scaling_config'] has unknown fields {unknown}: ScalingConfig "
+                "takes num_workers, use_gpu and resources_per_worker"
+            )
+        return cls(**{**base.as_space(), **value})
 
     def worker_resources(self) -> dict[str, float]:
         """The resources of one worker, with defaults filled in and keys in lower case.

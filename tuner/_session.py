@@ -243,3 +243,15 @@ def get_context() -> TrialContext:
     """
     session: Session | None = getattr(_local, "session", None) or _process_session
     return OUTSIDE_A_TRIAL if session is None else session.context
+
+
+def get_preemption_info() -> None:
+    """Ray Train's notice that a worker's node is about to be preempted: always None here.
+
+    tuner's workers are processes of this machine or of a Dask cluster, and neither gives
+    notice before a worker goes away, so there is never a preemption to announce. A worker
+    that is lost fails its trial, which `FailureConfig(max_failures=...)` retries from the
+    latest checkpoint. Calling it costs nothing and needs no other rank (in Ray it is a
+    barrier across the workers).
+    """
+    return None

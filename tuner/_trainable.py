@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,24 +91,69 @@ class Trainable:
         return result
 
 
+ResourcesFor = Callable[[Mapping[str, Any]], Mapping[str, float]]
+"""Resources that depend on the trial's config: ``f(config) -> {"cpu": ..., "gpu": ...}``."""
+
+
 @dataclass(frozen=True)
 class WithResources:
-    """A trainable with the resources each of its trials needs (see `with_resources`)."""
+    """A trainable with the resources each of its trials needs (see `with_resources`).
+
+    `resources` is one mapping for every trial, or a function of the trial's config.
+    """
 
     trainable: Any
-    resources: Mapping[str, float]
+    resources: Mapping[str, float] | ResourcesFor
+
+    def fixed(self) -> Mapping[str, float] | None:
+        """The resources of every trial, or None where they depend on the config."""
+        return None if callable(self.resources) else self.resources
+
+    def for_config(self, config: Mapping[str, Any]) -> dict[str, float]:
+        """The checked resources of a trial with `config`."""
+        if not callable(self.resources):
+            return dict(self.resources)
+        try:
+            given = self.resources(config)
+        except Exception as exc:
+            raise ConfigError(
+                f"the resources function of with_resources() raised for the config {config!r}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        if not isinstance(given, Mapping):
+            raise ConfigError(
+                f"the resources function of with_resources() must return a dict such as "
+                f"{{'cpu': 2, 'gpu': 1}}, got {type(given).__name__} {given!r}"
+            )
+        return checked_resources(given)
 
 
 DEFAULT_RESOURCES: Mapping[str, float] = {"cpu": 1.0, "gpu": 0.0}
 
 
-def with_resources(trainable: Any, resources: Mapping[str, float]) -> WithResources:
+def with_resources(
+    trainable: Any, resources: Mapping[str, float] | ResourcesFor
+) -> WithResources:
     """Attach per-trial resources to a trainable, e.g. `with_resources(train_fn, {"gpu": 1})`.
 
     Resources bound how many trials run at once; a trial with `gpu >= 1` gets its own
     `CUDA_VISIBLE_DEVICES`. Keys: "cpu" and "gpu" (numbers >= 0; gpu a whole number), plus any
-    custom resource an executor knows.
+    custom resource an executor knows. As in Ray Tune, `resources` may also be a function of
+    the trial's config, e.g. ``lambda config: {"cpu": config["workers"]}``; it is called once
+    per trial, when the trial is created.
     """
+    if callable(resources):
+        return WithResources(trainable, resources)
+    if not isinstance(resources, Mapping):
+        raise ConfigError(
+            f"with_resources() takes a dict of resources or a function config -> dict, got "
+            f"{type(resources).__name__}: e.g. with_resources(train_fn, {{'cpu': 2, 'gpu': 1}})"
+        )
+    return WithResources(trainable, checked_resources(resources))
+
+
+def checked_resources(resources: Mapping[str, Any]) -> dict[str, float]:
+    """`resources` with the defaults filled in, or a ConfigError that names the bad value."""
     checked: dict[str, float] = dict(DEFAULT_RESOURCES)
     for key, value in resources.items():
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
@@ -116,13 +161,13 @@ def with_resources(trainable: Any, resources: Mapping[str, float]) -> WithResour
                 f"resource {key!r} must be a number >= 0, got {value!r}: "
                 "e.g. with_resources(train_fn, {'cpu': 2, 'gpu': 1})"
             )
-        checked[key] = float(value)
+        checked[str(key)] = float(value)
     if checked["gpu"] != int(checked["gpu"]):
         raise ConfigError(
             f"gpu must be a whole number of GPUs per trial, got gpu={checked['gpu']}: "
             "fractional GPUs are not supported"
         )
-    return WithResources(trainable, checked)
+    return checked
 
 
 def classify(trainable: Any) -> TrainableKind:

@@ -115,13 +115,17 @@ class Tuner:
         as_trainable = getattr(trainable, "as_trainable", None)
         if as_trainable is not None and not inspect.isclass(trainable):
             # A trainer (TorchTrainer): its worker-group trainable, with the group's resources.
+            from tuner.torch._trainer import trainer_space
+
             trainable = as_trainable()
-        resources: Mapping[str, float] = DEFAULT_RESOURCES
+            if isinstance(param_space, Mapping):
+                param_space = trainer_space(param_space)
+        resources = WithResources(trainable, DEFAULT_RESOURCES)
         if isinstance(trainable, WithResources):
-            trainable, resources = trainable.trainable, trainable.resources
+            trainable, resources = trainable.trainable, trainable
         self._kind = classify(trainable)
         self._trainable = trainable
-        self._resources = dict(resources)
+        self._resources = resources
         if param_space is not None and not isinstance(param_space, Mapping):
             raise ConfigError(
                 f"param_space must be a dict of parameter names to values or domains, got "
@@ -280,8 +284,10 @@ class Tuner:
     def fit(self) -> ResultGrid:
         """Run the experiment and return the results of all its trials.
 
-        Failed trials do not raise: their errors are in `ResultGrid.errors`. Invalid settings
-        raise `ConfigError` before any trial starts where that can be known.
+        Failed trials do not raise: their errors are in `ResultGrid.errors` (except with
+        ``FailureConfig(fail_fast="raise")``, which stops at the first failure and raises its
+        `TrialError` here, once the state is saved). Invalid settings raise `ConfigError`
+        before any trial starts where that can be known.
 
         Raises:
             ExperimentLockedError: Another `fit()` runs on the same experiment (it holds
@@ -292,7 +298,10 @@ class Tuner:
         _check_bounded(self._tune_config, self._run_config)
         fs, path, name = self._experiment_location()
         with ExperimentLock.acquire(fs, path, clock=self._clock) as lock:
-            return self._fit(fs, path, name, lock)
+            grid = self._fit(fs, path, name, lock)
+        if self._run_config.failure_config.fail_fast == "raise" and grid.errors:
+            raise grid.errors[0]  # Ray's fail_fast="raise": the trial's own error
+        return grid
 
     def _experiment_location(self) -> tuple[Any, str, str]:
         """The experiment's ``(filesystem, path, name)``."""
@@ -336,7 +345,8 @@ class Tuner:
             local_path=local_path,
             trainable_name=trainable_name(self._trainable),
             kind=self._kind,
-            resources=self._resources,
+            resources=dict(self._resources.fixed() or DEFAULT_RESOURCES),
+            resources_for=None if self._resources.fixed() else self._resources.for_config,
             metric=tc.metric,
             mode=tc.mode,
             num_samples=tc.num_samples,

@@ -10,6 +10,7 @@ The tree::
     ├── TrialError(RuntimeError)     a trial's trainable raised or its worker died; holds the traceback
     │   ├── WorkerDiedError          the worker process was killed (signal, os._exit, lost node)
     │   └── TrainingFailedError      `TorchTrainer.fit()` failed after its retries (Ray Train's name)
+    │       └── WorkerGroupError     ... because ranks failed or died; `worker_failures` names them
     ├── StorageError(OSError)        storage URL without a backend, unreadable or half-written files
     │   └── CheckpointError          a checkpoint directory missing, not a directory, or incomplete
     ├── RestoreError(RuntimeError)   no experiment at a path, a newer state format, a trainable mismatch
@@ -73,6 +74,38 @@ class TrainingFailedError(TrialError):
 
     Its `traceback` is the failing rank's; `__cause__` is the trial's error.
     """
+
+
+class WorkerGroupError(TrainingFailedError):
+    """`TorchTrainer.fit()` failed because ranks of its group raised or died (Ray Train V2's name).
+
+    Attributes:
+        worker_failures: Each failed rank's error, by world rank (the first failure holds the
+            traceback; others hold their one-line summary).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        worker_failures: dict[int, Exception] | None = None,
+        trial_id: str = "",
+        traceback: str = "",
+    ) -> None:
+        super().__init__(message, trial_id=trial_id, traceback=traceback)
+        self.worker_failures: dict[int, Exception] = dict(worker_failures or {})
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (
+            _rebuild_group_error,
+            (str(self), self.trial_id, self.traceback, self.worker_failures),
+        )
+
+
+def _rebuild_group_error(
+    message: str, trial_id: str, tb: str, failures: dict[int, Exception]
+) -> WorkerGroupError:
+    return WorkerGroupError(message, worker_failures=failures, trial_id=trial_id, traceback=tb)
 
 
 class StorageError(TuneError, OSError):

@@ -150,3 +150,44 @@ def test_bool_stop_criteria_as_in_rays_pbt_example(tmp_path: Path) -> None:
                                   stop={"solved": 0.5}),
     ).fit()
     assert solved[0].metrics["training_iteration"] == 3
+
+
+def test_resources_from_a_function_of_the_config(tmp_path: Path) -> None:
+    """Ray's `with_resources(trainable, lambda config: {...})`: each trial holds its own."""
+
+    def trainable(config: dict[str, Any]) -> None:
+        tune.report({"cpus": tune.get_context().get_trial_resources()["cpu"]})
+
+    grid = tune.Tuner(
+        tune.with_resources(trainable, lambda config: {"cpu": config["cpus"]}),
+        param_space={"cpus": tune.grid_search([1, 2, 1])},
+        tune_config=tune.TuneConfig(max_concurrent_trials=3),
+        run_config=tune.RunConfig(storage_path=str(tmp_path), verbose=0),
+        executor=tune.LocalExecutor(num_cpus=2),
+    ).fit()
+    assert [r.metrics["cpus"] for r in grid] == [1.0, 2.0, 1.0]
+
+
+def test_a_resources_function_that_returns_nonsense_is_named(tmp_path: Path) -> None:
+    for bad, match in ((lambda config: 3, "must return a dict"),
+                       (lambda config: {"cpu": -1}, "resource 'cpu' must be a number >= 0"),
+                       (lambda config: config["missing"], "raised for the config")):
+        with pytest.raises(tune.ConfigError, match=match):
+            tune.Tuner(
+                tune.with_resources(lambda config: None, bad),
+                run_config=tune.RunConfig(storage_path=str(tmp_path), verbose=0),
+            ).fit()
+
+
+def test_fail_fast_raise_raises_the_trials_error(tmp_path: Path) -> None:
+    def trainable(config: dict[str, Any]) -> None:
+        raise ValueError("bad trial")
+
+    with pytest.raises(tune.TrialError, match="bad trial"):
+        tune.Tuner(
+            trainable,
+            run_config=tune.RunConfig(
+                storage_path=str(tmp_path), verbose=0,
+                failure_config=tune.FailureConfig(fail_fast="raise"),
+            ),
+        ).fit()

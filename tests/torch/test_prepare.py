@@ -89,7 +89,7 @@ def test_bad_trainer_arguments_are_rejected() -> None:
 
 def test_the_group_trainable_rejects_unknown_param_space_keys() -> None:
     trainable = TorchTrainer(lambda: None).as_trainable().trainable
-    with pytest.raises(ConfigError, match="takes the key 'train_loop_config' only, got \\['lr'\\]"):
+    with pytest.raises(ConfigError, match="takes the keys 'train_loop_config' and 'scaling_config' only, got \\['lr'\\]"):
         trainable({"lr": 0.1})
     with pytest.raises(TuneError, match="outside a trial"):
         trainable({"train_loop_config": {"lr": 0.1}})

@@ -16,6 +16,7 @@ import datetime
 import errno
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -174,6 +175,29 @@ def _failure(
     )
     error.__cause__ = RemoteTraceback(f"\n\nrank {cause.rank} traceback:\n{cause.traceback}")
     return error
+
+
+_FIRST_RANK = re.compile(r"(?:^|: )rank (\d+) of \d+ ")
+_OTHER_RANK = re.compile(r"rank (\d+) also failed: ([^;)]*)")
+
+
+def failed_ranks(error: TrialError) -> dict[int, TrialError]:
+    """Each rank a group failure names, with its own error (read from `_failure`'s message,
+    which may come back prefixed, as the engine words a trial's error).
+
+    Example:
+        >>> error = TrialError("rank 1 of 2 failed: ValueError: x (rank 0 also failed: E: y)")
+        >>> {rank: str(e) for rank, e in failed_ranks(error).items()}
+        {1: 'rank 1 of 2 failed: ValueError: x (rank 0 also failed: E: y)', 0: 'E: y'}
+    """
+    message = str(error)
+    first = _FIRST_RANK.search(message)
+    if first is None:
+        return {}
+    ranks: dict[int, TrialError] = {int(first.group(1)): error}
+    for match in _OTHER_RANK.finditer(message):
+        ranks.setdefault(int(match.group(1)), TrialError(match.group(2).strip()))
+    return ranks
 
 
 def _coordinate(group: WorkerGroup, world_size: int, torch_config: TorchConfig) -> None:

@@ -11,21 +11,23 @@ from typing import TYPE_CHECKING, Any
 from tuner._config import RunConfig, TuneConfig
 from tuner._scaling import ScalingConfig
 from tuner._trainable import WithResources, with_resources
-from tuner.exceptions import ConfigError, TrainingFailedError
+from tuner.exceptions import ConfigError, TrainingFailedError, TrialError, WorkerGroupError
 from tuner.torch._config import TorchConfig
 
 if TYPE_CHECKING:
     from tuner._result import Result
 
 _CONFIG_KEY = "train_loop_config"
+_SCALING_KEY = "scaling_config"
 
 
 class GroupTrainable:
     """The function trainable a `TorchTrainer` runs as: one call runs one worker group.
 
     Picklable (the engine sends it to a worker process with cloudpickle). The trial's config
-    may hold ``{"train_loop_config": {...}}`` (what a `Tuner` samples); those keys override
-    the trainer's own `train_loop_config`.
+    may hold ``{"train_loop_config": {...}}`` (what a `Tuner` samples), whose keys override the
+    trainer's own `train_loop_config`, and ``{"scaling_config": {...}}``, whose fields override
+    its `ScalingConfig` (so a trial's group size can be tuned).
     """
 
     def __init__(
@@ -34,8 +36,9 @@ class GroupTrainable:
         train_loop_config: Mapping[str, Any],
         scaling: ScalingConfig,
         torch_config: TorchConfig,
+        name: str = "TorchTrainer",
     ) -> None:
-        self.__name__ = "TorchTrainer"  # the experiment's default name and trainable name
+        self.__name__ = name  # the experiment's default name and trainable name
         self.train_fn = train_fn
         self.train_loop_config = dict(train_loop_config)
         self.scaling = scaling
@@ -44,19 +47,44 @@ class GroupTrainable:
     def __call__(self, config: dict[str, Any]) -> None:
         from tuner.torch._coordinator import run_worker_group
 
-        unknown = sorted(set(config) - {_CONFIG_KEY})
-        if unknown:
-            raise ConfigError(
-                f"the param_space of a TorchTrainer takes the key {_CONFIG_KEY!r} only, got "
-                f"{unknown}: nest them, e.g. param_space={{'train_loop_config': {{'lr': ...}}}}"
-            )
+        check_trainer_space(config)
         overrides = config.get(_CONFIG_KEY) or {}
         if not isinstance(overrides, Mapping):
             raise ConfigError(
                 f"param_space['train_loop_config'] must be a dict, got {type(overrides).__name__}"
             )
         merged = {**self.train_loop_config, **overrides}
-        run_worker_group(self.train_fn, merged, self.scaling, self.torch_config)
+        run_worker_group(self.train_fn, merged, self.scaling_for(config), self.torch_config)
+
+    def scaling_for(self, config: Mapping[str, Any]) -> ScalingConfig:
+        """The group of a trial with `config`: the trainer's, with the trial's fields."""
+        if _SCALING_KEY not in config:
+            return self.scaling
+        return ScalingConfig.from_config(config[_SCALING_KEY], self.scaling)
+
+    def resources_for(self, config: Mapping[str, Any]) -> dict[str, float]:
+        """What a trial with `config` holds: the resources of its whole group."""
+        return self.scaling_for(config).total_resources()
+
+
+def check_trainer_space(space: Mapping[str, Any]) -> None:
+    """Raise ConfigError unless `space` has only the keys a trainer's param_space takes."""
+    unknown = sorted(set(space) - {_CONFIG_KEY, _SCALING_KEY})
+    if unknown:
+        raise ConfigError(
+            f"the param_space of a TorchTrainer takes the keys {_CONFIG_KEY!r} and "
+            f"{_SCALING_KEY!r} only, got {unknown}: nest them, e.g. "
+            "param_space={'train_loop_config': {'lr': ...}}"
+        )
+
+
+def trainer_space(space: Mapping[str, Any]) -> dict[str, Any]:
+    """A trainer's param_space with a `ScalingConfig` value as the dict a trial's config holds."""
+    check_trainer_space(space)
+    scaling = space.get(_SCALING_KEY)
+    if isinstance(scaling, ScalingConfig):
+        return {**space, _SCALING_KEY: scaling.as_space()}
+    return dict(space)
 
 
 def _reporting_to_enclosing_trial(run_config: RunConfig) -> RunConfig:
@@ -89,7 +117,8 @@ class TorchTrainer:
     (`RunConfig.failure_config`: a failed or killed rank fails the trial, and a retry restarts
     the whole group from the latest checkpoint) work as for any trial. A trainer is also a
     trainable: ``Tuner(trainer, param_space={"train_loop_config": {...}})`` tunes it, each
-    trial holding ``num_workers`` times the resources of one worker.
+    trial holding ``num_workers`` times the resources of one worker; a ``"scaling_config"``
+    entry (a `ScalingConfig` whose fields may be search spaces) tunes the group too.
 
     Args:
         train_loop_per_worker: The train loop, `f(config)` or `f()`. Sent to the ranks with
@@ -161,16 +190,19 @@ class TorchTrainer:
             >>> from tuner import ScalingConfig
             >>> trainer = TorchTrainer(lambda config: None,
             ...                        scaling_config=ScalingConfig(num_workers=3))
-            >>> trainer.as_trainable().resources
+            >>> trainer.as_trainable().for_config({})
             {'cpu': 3.0, 'gpu': 0.0}
+            >>> trainer.as_trainable().for_config({"scaling_config": {"num_workers": 1}})
+            {'cpu': 1.0, 'gpu': 0.0}
         """
         trainable = GroupTrainable(
             self.train_loop_per_worker,
             self.train_loop_config,
             self.scaling_config,
             self.torch_config,
+            name=type(self).__name__,
         )
-        return with_resources(trainable, self.scaling_config.total_resources())
+        return with_resources(trainable, trainable.resources_for)
 
     def fit(self) -> Result:
         """Train to the end and return the trial's `Result`.
@@ -206,10 +238,7 @@ class TorchTrainer:
         # The status, not `error`: a trial that failed and then succeeded on a retry keeps the
         # error of its failure on record.
         if result.status == "ERROR" and result.error is not None:
-            error = result.error
-            raise TrainingFailedError(
-                str(error), trial_id=error.trial_id, traceback=error.traceback
-            ) from error
+            raise _training_failed(result.error)
         return result
 
     @classmethod
@@ -252,6 +281,23 @@ class TorchTrainer:
         from tuner._tuner import Tuner
 
         return Tuner.can_restore(path)
+
+
+def _training_failed(error: TrialError) -> TrainingFailedError:
+    """`fit()`'s error: a `WorkerGroupError` naming the ranks where ranks failed or died."""
+    from tuner.torch._coordinator import failed_ranks
+
+    ranks = failed_ranks(error)
+    failure: TrainingFailedError
+    if ranks:
+        failure = WorkerGroupError(
+            str(error), worker_failures=dict(ranks), trial_id=error.trial_id,
+            traceback=error.traceback,
+        )
+    else:
+        failure = TrainingFailedError(str(error), trial_id=error.trial_id, traceback=error.traceback)
+    failure.__cause__ = error
+    return failure
 
 
 def _check_arity(fn: Callable[..., Any]) -> None:
