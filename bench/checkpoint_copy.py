@@ -18,7 +18,7 @@ from collections.abc import Callable
 # `searchers` package that `import tuner` needs.
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(__file__)]
 
-from tuner._storage import persist_directory, resolve_storage  # noqa: E402
+from tuner.storage._filesystem import persist_directory, resolve_storage  # noqa: E402
 
 
 def _make_checkpoint(root: str, size_mb: int) -> None:

@@ -31,15 +31,8 @@ from searchers import (
     uniform,
 )
 from tuner._callback import Callback, TrialInfo
-from tuner._checkpoint import Checkpoint
 from tuner._clock import FakeClock, SystemClock
 from tuner._config import CheckpointConfig, FailureConfig, RunConfig, TuneConfig
-from tuner._executor import Executor
-from tuner._inprocess_executor import InProcessExecutor
-from tuner._process_executor import LocalExecutor
-from tuner._result import Result
-from tuner._result_grid import ResultGrid
-from tuner._scaling import ScalingConfig
 from tuner._session import (
     TrialContext,
     get_checkpoint,
@@ -60,6 +53,8 @@ from tuner._trainable import Trainable, with_resources
 from tuner._tuner import Tuner
 from tuner._version import __version__ as __version__
 from tuner._with_parameters import with_parameters
+from tuner.analysis._result import Result
+from tuner.analysis._result_grid import ResultGrid
 from tuner.exceptions import (
     CheckpointError,
     ComponentError,
@@ -75,9 +70,14 @@ from tuner.exceptions import (
     WorkerDiedError,
     WorkerGroupError,
 )
+from tuner.executors._base import Executor
+from tuner.executors._in_process import InProcessExecutor
+from tuner.executors._local import LocalExecutor
+from tuner.storage._checkpoint import Checkpoint
+from tuner.torch._scaling import ScalingConfig
 
 if _typing.TYPE_CHECKING:
-    from tuner._dask_executor import DaskExecutor
+    from tuner.executors.dask._executor import DaskExecutor
     from tuner.torch._data_parallel import DataParallelTrainer
 
 
@@ -85,7 +85,7 @@ def __getattr__(name: str) -> _typing.Any:
     # DaskExecutor is imported on first use: most users never need it, and `import tuner`
     # should stay fast.
     if name == "DaskExecutor":
-        from tuner._dask_executor import DaskExecutor
+        from tuner.executors.dask._executor import DaskExecutor
 
         return DaskExecutor
     if name == "DataParallelTrainer":  # Ray Train's name; imports torch

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tuner._checkpoint import Checkpoint
     from tuner._stoppers import Stopper
     from tuner.experiment import Trial
+    from tuner.storage._checkpoint import Checkpoint
 
 
 class Callback:

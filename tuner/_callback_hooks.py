@@ -245,7 +245,7 @@ class CallbackHooks:
         """`on_checkpoint` with the checkpoint at `path`, then `on_trial_save`."""
         hooks = self._hooks["on_checkpoint"]
         if hooks:
-            from tuner._checkpoint import Checkpoint
+            from tuner.storage._checkpoint import Checkpoint
 
             view, trials = self._views[trial_id], self._views.all
             checkpoint = Checkpoint(path, self._filesystem)

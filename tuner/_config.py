@@ -8,8 +8,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from tuner._names import check_name
 from tuner.exceptions import ConfigError
+from tuner.storage._names import check_name
 
 if TYPE_CHECKING:
     import fsspec

@@ -13,22 +13,8 @@ from schedulers import Decision, Exploit, TrialScheduler
 from searchers import FINISHED, Searcher
 from tuner._callback import Callback, TrialInfo
 from tuner._callback_hooks import CallbackHooks
-from tuner._checkpoint_book import CheckpointBook
 from tuner._clock import Clock
 from tuner._config import CheckpointConfig, FailureConfig
-from tuner._executor import Executor
-from tuner._output_rewind import KeepPoint, rewind_trial_outputs
-from tuner._progress import BestTracker, StatusReporter
-from tuner._protocol import (
-    CheckpointEvent,
-    CheckpointRef,
-    Control,
-    EndEvent,
-    EndReason,
-    Event,
-    ResultEvent,
-    TrialSpec,
-)
 from tuner._stoppers import Stopper
 from tuner._trainable import TrainableKind
 from tuner._trial import (
@@ -50,9 +36,23 @@ from tuner.exceptions import (
     TrialError,
     TuneError,
 )
+from tuner.executors._base import Executor
+from tuner.executors._protocol import (
+    CheckpointEvent,
+    CheckpointRef,
+    Control,
+    EndEvent,
+    EndReason,
+    Event,
+    ResultEvent,
+    TrialSpec,
+)
 from tuner.experiment._naming import TrialNamer
 from tuner.experiment._trial import ExperimentFacts
 from tuner.experiment._views import TrialViews
+from tuner.output._progress import BestTracker, StatusReporter
+from tuner.output._rewind import KeepPoint, rewind_trial_outputs
+from tuner.storage._checkpoint_book import CheckpointBook
 
 if TYPE_CHECKING:
     import fsspec
@@ -124,7 +124,7 @@ class TuneController:
         self.searcher = searcher
         self.scheduler = scheduler
         self.stopper = stopper
-        from tuner._loggers import calling_order  # the loggers' modules load on first use
+        from tuner.output._loggers import calling_order  # the loggers' modules load on first use
 
         self.callbacks = calling_order(callbacks)
         self.clock = clock
@@ -401,7 +401,7 @@ class TuneController:
 
     def _clear_leftovers(self, trial: Trial) -> None:
         """Remove what a trial of the same name left before the crash that lost its record."""
-        from tuner._storage import remove_directory
+        from tuner.storage._filesystem import remove_directory
 
         fs = self.settings.filesystem
         if fs.exists(trial.path):
@@ -469,7 +469,7 @@ class TuneController:
 
     def _rewind_outputs(self, trial: Trial, restore: CheckpointRecord | None) -> None:
         """Cut the trial's output files back to the result it resumes from (see
-        `tuner._output_rewind`): every result it reports again is then written once."""
+        `tuner.output._rewind`): every result it reports again is then written once."""
         keep = KeepPoint(
             results=0 if restore is None else restore.num_results,
             iteration=0 if restore is None else int(restore.metrics.get("training_iteration", 0)),

@@ -9,12 +9,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from tuner._protocol import CheckpointRef, Control, Event, ResultEvent, TrialSpec
 from tuner.exceptions import TuneError
+from tuner.executors._protocol import CheckpointRef, Control, Event, ResultEvent, TrialSpec
 
 if TYPE_CHECKING:
-    from tuner._checkpoint import Checkpoint
     from tuner._clock import Clock
+    from tuner.storage._checkpoint import Checkpoint
 
 
 class Channel(Protocol):
@@ -163,7 +163,7 @@ class Session:
 
     def persist(self, local_dir: str) -> CheckpointRef:
         """Copy a local checkpoint directory to the trial's storage, complete before returning."""
-        from tuner._storage import checkpoint_dir_name, join, persist_directory
+        from tuner.storage._filesystem import checkpoint_dir_name, join, persist_directory
 
         index = self.checkpoint_index
         dest = join(self.spec.trial_path, checkpoint_dir_name(index))
@@ -177,7 +177,7 @@ class Session:
     def restore_checkpoint(self) -> Checkpoint | None:
         if self.spec.restore_path is None:
             return None
-        from tuner._checkpoint import Checkpoint
+        from tuner.storage._checkpoint import Checkpoint
 
         return Checkpoint(self.spec.restore_path, self.spec.filesystem)
 

@@ -7,9 +7,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tuner._protocol import TrainableKind
 from tuner._session import _local
 from tuner.exceptions import ConfigError
+from tuner.executors._protocol import TrainableKind
 
 
 class Trainable:

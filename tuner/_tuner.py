@@ -20,23 +20,11 @@ from typing import Any
 
 from schedulers import FIFOScheduler, TrialScheduler, TrialStatus
 from searchers import BasicVariantGenerator, Searcher
-from tuner._analysis import result_from_trial
 from tuner._callback import Callback
 from tuner._clock import Clock, SystemClock
 from tuner._config import RunConfig, TuneConfig, log_file_names
 from tuner._controller import ExperimentSettings, TuneController
-from tuner._executor import Executor
-from tuner._experiment_state import (
-    ExperimentSaver,
-    checkpoint_period_setting,
-    has_state,
-    load_state,
-)
-from tuner._lock import ExperimentLock
-from tuner._progress import StatusReporter, expected_trials
-from tuner._result_grid import ResultGrid
 from tuner._stoppers import make_stopper, may_end_experiment
-from tuner._storage import is_local, join, protocol_of, resolve_storage
 from tuner._trainable import (
     DEFAULT_RESOURCES,
     TrainableKind,
@@ -44,7 +32,19 @@ from tuner._trainable import (
     classify,
     trainable_name,
 )
+from tuner.analysis._read import result_from_trial
+from tuner.analysis._result_grid import ResultGrid
 from tuner.exceptions import ConfigError, RestoreError, TuneError
+from tuner.executors._base import Executor
+from tuner.output._progress import StatusReporter, expected_trials
+from tuner.state._experiment import (
+    ExperimentSaver,
+    checkpoint_period_setting,
+    has_state,
+    load_state,
+)
+from tuner.state._lock import ExperimentLock
+from tuner.storage._filesystem import is_local, join, protocol_of, resolve_storage
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +181,7 @@ class Tuner:
             RestoreError: No experiment at `path`, a newer state format, a different trainable,
                 or a searcher/scheduler/stop that must be passed again.
         """
-        from tuner._restore import rebuild
+        from tuner.state._restore import rebuild
 
         fs, exp_path = resolve_storage(path, storage_filesystem)
         state = load_state(fs, exp_path)
@@ -330,11 +330,11 @@ class Tuner:
         local_path = path if local else tempfile.mkdtemp(prefix=f"tuner-{name}-")
         syncer = None
         if not local:
-            from tuner._syncer import Syncer
+            from tuner.storage._syncer import Syncer
 
             syncer = Syncer(local_path, fs, path)
 
-        from tuner._loggers import default_logger_callbacks
+        from tuner.output._loggers import default_logger_callbacks
 
         callbacks: list[Callback] = [*default_logger_callbacks(), *rc.callbacks]
         searcher, cap = self._searcher()
@@ -361,7 +361,7 @@ class Tuner:
         )
         executor = self._executor
         if executor is None:
-            from tuner._process_executor import LocalExecutor
+            from tuner.executors._local import LocalExecutor
 
             executor = LocalExecutor()
         if protocol_of(fs) == "memory" and not executor.shares_driver_memory:
@@ -374,7 +374,7 @@ class Tuner:
         stopper = make_stopper(rc.stop)
         resumed: dict[str, Any] = {}
         if restored is not None:
-            from tuner._restore import resume_components, stage_trial_outputs
+            from tuner.state._restore import resume_components, stage_trial_outputs
 
             resumed = resume_components(
                 restored.state,
@@ -472,7 +472,7 @@ class Tuner:
         scheduler: TrialScheduler,
         stopper: Any,
     ) -> dict[str, Any]:
-        from tuner._restore import state_header
+        from tuner.state._restore import state_header
 
         return state_header(
             controller,
@@ -499,7 +499,7 @@ class Tuner:
         if self._results is not None:
             return self._results
         if self._restored is not None:
-            from tuner._analysis import SavedExperiment, user_url
+            from tuner.analysis._read import SavedExperiment, user_url
 
             fs, path = self._restored.fs, self._restored.path
             experiment = SavedExperiment(user_url(fs, path), fs, path, self._restored.state)

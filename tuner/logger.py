@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tuner._callback import LoggerCallback
-from tuner._loggers import (
+from tuner.output._loggers import (
     CSVLoggerCallback,
     JsonLoggerCallback,
     TBXLoggerCallback,

@@ -78,7 +78,7 @@ def storage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def tuner_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tuner._cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "tuner.analysis._cli", *args], capture_output=True,
                           text=True, timeout=60, cwd=ROOT)
 
 
@@ -187,14 +187,14 @@ def test_plot_writes_learning_curves_and_a_scatter(storage: str, tmp_path: Path)
 
 
 def test_plot_without_matplotlib_names_the_extra(storage: str, tmp_path: Path) -> None:
-    code = ("import sys; sys.modules['matplotlib'] = None; from tuner._cli import main; "
+    code = ("import sys; sys.modules['matplotlib'] = None; from tuner.analysis._cli import main; "
             f"sys.exit(main(['plot', {storage + '/done'!r}, '-o', {str(tmp_path / 'c.png')!r}]))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert_one_line_error(done, "pip install 'tuner[plot]'")
 
 
 def test_memory_storage_in_process(memory_storage: str, capsys: pytest.CaptureFixture[str]) -> None:
-    from tuner._cli import main
+    from tuner.analysis._cli import main
 
     fit(memory_storage, "mem")
     assert main(["ls", memory_storage]) == 0

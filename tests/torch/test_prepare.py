@@ -9,11 +9,11 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from tuner import RunConfig
-from tuner._scaling import ScalingConfig
 from tuner.exceptions import ConfigError, TuneError
 from tuner.torch import TorchTrainer, get_device, prepare_data_loader, prepare_model, shard
 from tuner.torch._coordinator import merged_checkpoint
 from tuner.torch._messages import RankReport
+from tuner.torch._scaling import ScalingConfig
 
 
 def test_outside_a_group_the_helpers_leave_things_as_they_are() -> None:

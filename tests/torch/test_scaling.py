@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tuner._scaling import ScalingConfig
 from tuner.exceptions import ConfigError
 from tuner.torch import TorchConfig
+from tuner.torch._scaling import ScalingConfig
 
 
 @pytest.mark.parametrize("num_workers", [0, -1, 1.5, True, "2"])

@@ -33,10 +33,10 @@ from tuner import (
     grid_search,
     report,
 )
-from tuner._scaling import ScalingConfig
-from tuner._storage import COMPLETE_MARKER
 from tuner.exceptions import TrialError
+from tuner.storage._filesystem import COMPLETE_MARKER
 from tuner.torch import TorchConfig, TorchTrainer, prepare_data_loader, prepare_model
+from tuner.torch._scaling import ScalingConfig
 
 pytestmark = pytest.mark.slow
 

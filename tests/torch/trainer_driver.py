@@ -18,8 +18,8 @@ from typing import Any
 import torch
 
 from tuner import Checkpoint, RunConfig, get_checkpoint, get_context, report
-from tuner._scaling import ScalingConfig
 from tuner.torch import TorchTrainer, prepare_model
+from tuner.torch._scaling import ScalingConfig
 
 EPOCHS = 6
 SCALING = ScalingConfig(num_workers=2)

@@ -29,7 +29,7 @@ from tuner import (
     report,
     uniform,
 )
-from tuner._storage import resolve_storage
+from tuner.storage._filesystem import resolve_storage
 
 EPOCHS = 8
 

@@ -54,7 +54,7 @@ def fit(tmp_path: Path, trainable: Any = ok, **kwargs: Any) -> Any:
         (lambda: TuneConfig(max_concurrent_trials=0), "max_concurrent_trials must be >= 1"),
         (lambda: CheckpointConfig(num_to_keep=0), "num_to_keep\\) must be >= 1"),
         (lambda: CheckpointConfig(checkpoint_score_order="up"), "must be 'min' or 'max'"),
-        (lambda: FailureConfig(max_failures=-2), "max_failures must be >= 0 or -1"),
+        (lambda: FailureConfig(max_failures=-2), r"max_failures\) must be an int >= 0, or -1"),
         (lambda: RunConfig(verbose=7), "verbose must be 0, 1, 2 or 3"),
         (lambda: loguniform(0, 1), "must be > 0"),
         (lambda: randint(5, 5), "must be < `high`"),

@@ -10,9 +10,9 @@ from pathlib import Path
 import fsspec
 import pytest
 
-from tuner import _storage as storage
-from tuner._checkpoint import Checkpoint
 from tuner.exceptions import CheckpointError
+from tuner.storage import _filesystem as storage
+from tuner.storage._checkpoint import Checkpoint
 
 
 def _make_tree(root: Path) -> dict[str, bytes]:

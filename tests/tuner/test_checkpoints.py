@@ -27,7 +27,7 @@ from tuner import (
     grid_search,
     report,
 )
-from tuner._storage import is_complete
+from tuner.storage._filesystem import is_complete
 
 
 def epochs(config: dict[str, Any]) -> None:

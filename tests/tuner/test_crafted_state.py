@@ -34,7 +34,7 @@ from tuner import (
     report,
     sample_from,
 )
-from tuner._experiment_state import SLOTS, decode_value, encode_value
+from tuner.state._experiment import SLOTS, decode_value, encode_value
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -99,7 +99,7 @@ def resume_first_trial(state: dict[str, Any]) -> None:
 
 
 def tuner_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tuner._cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "tuner.analysis._cli", *args], capture_output=True,
                           text=True, timeout=60, cwd=ROOT)
 
 
@@ -286,7 +286,7 @@ def test_a_crafted_newest_slot_falls_back_to_the_other(
     other = next(s for s in SLOTS if s != newest)
     craft(experiment, resume_first_trial, slots=(other,))  # the older slot: valid, unfinished
     craft(experiment, crafted_and_unfinished(CRAFTED["parent"][0], victim), slots=(newest,))
-    with caplog.at_level(logging.WARNING, logger="tuner._experiment_state"):
+    with caplog.at_level(logging.WARNING, logger="tuner.state._experiment"):
         grid = Tuner.restore(str(experiment), trainable=train, executor=InProcessExecutor()).fit()
     assert f"{newest}: trials[0].name" in caplog.text and f"using {other}" in caplog.text
     assert {r.status for r in grid} == {"TERMINATED"}

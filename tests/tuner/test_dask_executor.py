@@ -34,9 +34,9 @@ from tuner import (
     report,
     with_resources,
 )
-from tuner._dask_cluster import WorkerInfo
-from tuner._dask_executor import DaskExecutor
-from tuner._dask_storage import storage_problem
+from tuner.executors.dask._cluster import WorkerInfo
+from tuner.executors.dask._executor import DaskExecutor
+from tuner.executors.dask._storage import storage_problem
 
 distributed = pytest.importorskip("distributed")
 

@@ -11,7 +11,8 @@ import pytest
 
 from schedulers import TrialStatus
 from tuner import ConfigError
-from tuner._experiment_state import (
+from tuner._trial import StatusChange, Trial
+from tuner.state._experiment import (
     MIN_END_SPACING_S,
     MIN_PERIOD_S,
     SLOTS,
@@ -19,7 +20,6 @@ from tuner._experiment_state import (
     checkpoint_period_setting,
     load_state,
 )
-from tuner._trial import StatusChange, Trial
 
 
 def header() -> dict[str, object]:

@@ -213,7 +213,7 @@ def test_a_trial_that_lowered_its_memory_limit_leaves_no_damage_behind(tmp_path:
 def test_dask_slots_get_fresh_processes_after_a_failure_and_without_reuse(tmp_path: Path) -> None:
     """DaskExecutor as LocalExecutor; its specs travel cloudpickled too (a lambda config)."""
     distributed = pytest.importorskip("distributed")
-    from tuner._dask_executor import DaskExecutor
+    from tuner.executors.dask._executor import DaskExecutor
 
     def run(reuse: bool) -> dict[int, Any]:
         grid = Tuner(

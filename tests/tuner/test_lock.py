@@ -40,16 +40,16 @@ from tuner import (
     Tuner,
     report,
 )
-from tuner._cli import main as cli_main
-from tuner._experiment_state import load_state
-from tuner._lock import (
+from tuner.analysis._cli import main as cli_main
+from tuner.state._experiment import load_state
+from tuner.state._lock import (
     LOCK_FILE,
     ExperimentLock,
     LockHolder,
     process_start_time,
     this_machine,
 )
-from tuner._storage import join, resolve_storage
+from tuner.storage._filesystem import join, resolve_storage
 
 DRIVER = str(Path(__file__).with_name("lock_driver.py"))
 NUM_SAMPLES = 4  # lock_driver.NUM_SAMPLES
@@ -290,7 +290,7 @@ def test_a_lock_from_another_host_with_an_old_heartbeat_is_taken_over(
     storage_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     craft_lock(storage_url, heartbeat_at=time.time() - 61)
-    with caplog.at_level(logging.WARNING, logger="tuner._lock"):
+    with caplog.at_level(logging.WARNING, logger="tuner.state._lock"):
         grid = quick_tuner(storage_url).fit()
     assert len(grid) == 1 and grid[0].metrics["score"] == 1.0
     assert any("taking over" in r.message and "elsewhere.invalid" in r.message
@@ -338,7 +338,7 @@ def test_a_lock_of_an_exited_process_on_this_host_is_taken_over_at_once(
                           capture_output=True, text=True, check=True)
     dead_pid = int(done.stdout)
     craft_local_lock(str(tmp_path), dead_pid, "12345", heartbeat_at=time.time())
-    with caplog.at_level(logging.WARNING, logger="tuner._lock"):
+    with caplog.at_level(logging.WARNING, logger="tuner.state._lock"):
         quick_tuner(str(tmp_path)).fit()
     # (Should the pid have been reused meanwhile, the start time tells the new process apart.)
     assert any(f"pid {dead_pid}" in r.message and "taking over" in r.message
@@ -352,7 +352,7 @@ def test_a_reused_pid_does_not_keep_a_lock(tmp_path: Path, caplog: pytest.LogCap
     if start is None:
         pytest.skip("needs /proc to tell process start times")
     craft_local_lock(str(tmp_path), os.getpid(), str(int(start) + 1), heartbeat_at=time.time())
-    with caplog.at_level(logging.WARNING, logger="tuner._lock"):
+    with caplog.at_level(logging.WARNING, logger="tuner.state._lock"):
         quick_tuner(str(tmp_path)).fit()
     assert any("now belongs to another process" in r.message for r in caplog.records)
 
@@ -433,7 +433,7 @@ def test_release_leaves_a_lock_that_another_run_took_over(
     fs, path = resolve_storage(str(tmp_path / "exp"))
     lock = ExperimentLock.acquire(fs, path, clock=FakeClock())
     theirs = craft_lock(str(tmp_path))
-    with caplog.at_level(logging.WARNING, logger="tuner._lock"):
+    with caplog.at_level(logging.WARNING, logger="tuner.state._lock"):
         lock.release()
         lock.release()  # idempotent
     assert lock_bytes(str(tmp_path)) == theirs

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from tuner._callback import TrialInfo
-from tuner._loggers import (
+from tuner.output._loggers import (
     CSVLoggerCallback,
     JsonLoggerCallback,
     TBXLoggerCallback,
@@ -129,7 +129,7 @@ def test_json_params_repr_for_non_json_with_a_warning(
 ) -> None:
     trial = TrialInfo("t1", "trial_t1", {"model": dict, "lr": np.float64(0.1)}, str(tmp_path))
     logger = JsonLoggerCallback()
-    with caplog.at_level(logging.WARNING, logger="tuner._loggers"):
+    with caplog.at_level(logging.WARNING, logger="tuner.output._loggers"):
         logger.log_trial_start(trial)
     logger.log_trial_end(trial)
     params = json.loads(Path(tmp_path, "params.json").read_text())

@@ -28,9 +28,9 @@ from tuner import (
     report,
 )
 from tuner._callback import TrialInfo
-from tuner._loggers import CSVLoggerCallback, JsonLoggerCallback, TBXLoggerCallback
-from tuner._output_rewind import KeepPoint, rewind_trial_outputs
-from tuner._result import Result
+from tuner.analysis._result import Result
+from tuner.output._loggers import CSVLoggerCallback, JsonLoggerCallback, TBXLoggerCallback
+from tuner.output._rewind import KeepPoint, rewind_trial_outputs
 
 EventAccumulator = pytest.importorskip(
     "tensorboard.backend.event_processing.event_accumulator"

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tuner import _storage as storage
-from tuner._experiment_state import SLOTS
+from tuner.state._experiment import SLOTS
+from tuner.storage import _filesystem as storage
 
 DRIVER = str(Path(__file__).with_name("lock_driver.py"))
 NUM_SAMPLES, STEPS = 4, 3  # lock_driver's

@@ -7,8 +7,8 @@ import subprocess
 import sys
 from multiprocessing.connection import Connection
 
-from tuner._process_executor import LocalExecutor, _Worker
-from tuner._protocol import ResultEvent
+from tuner.executors._local import LocalExecutor, _Worker
+from tuner.executors._protocol import ResultEvent
 
 
 def test_a_late_message_of_an_ended_trial_does_not_block_the_loop() -> None:

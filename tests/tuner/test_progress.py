@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from schedulers import TrialStatus
-from tuner._progress import BestTracker, StatusReporter, format_duration
 from tuner._trial import PENDING, RUNNING, TERMINATED, Trial, TrialTable
+from tuner.output._progress import BestTracker, StatusReporter, format_duration
 
 ROOT = Path(__file__).resolve().parents[2]
 ESC = "\x1b["

@@ -26,8 +26,8 @@ from tuner import (
     report,
     uniform,
 )
-from tuner._experiment_state import SLOTS, load_state
-from tuner._storage import COMPLETE_MARKER, resolve_storage
+from tuner.state._experiment import SLOTS, load_state
+from tuner.storage._filesystem import COMPLETE_MARKER, resolve_storage
 
 DRIVER = str(Path(__file__).with_name("restore_driver.py"))
 EPOCHS = 8

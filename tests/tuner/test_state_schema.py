@@ -27,8 +27,8 @@ from tuner import (
     grid_search,
     report,
 )
-from tuner._experiment_state import SLOTS, load_state
-from tuner._state_schema import state_problem
+from tuner.state._experiment import SLOTS, load_state
+from tuner.state._schema import state_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -201,7 +201,7 @@ def test_a_malformed_newest_slot_falls_back_to_the_other(
     other = next(s for s in SLOTS if s != newest)
     expected = json.loads((experiment / other).read_text())
     craft(experiment, malform(where, value), slots=(newest,))
-    with caplog.at_level(logging.WARNING, logger="tuner._experiment_state"):
+    with caplog.at_level(logging.WARNING, logger="tuner.state._experiment"):
         assert load(experiment) == expected
     if where == "sequence":
         return  # a slot without a valid sequence is the older one: never looked at, no warning
@@ -287,7 +287,7 @@ def test_a_malformed_saved_search_space_is_a_restore_error(experiment: Path) -> 
 def test_the_cli_prints_one_line_and_exits_1(experiment: Path, command: str) -> None:
     craft(experiment, _set("trials[1].checkpoints", None))
     target = str(experiment.parent if command == "ls" else experiment)
-    done = subprocess.run([sys.executable, "-m", "tuner._cli", command, target],
+    done = subprocess.run([sys.executable, "-m", "tuner.analysis._cli", command, target],
                           capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1, done.stderr

@@ -15,8 +15,8 @@ import fsspec
 import pytest
 from fsspec.implementations.local import LocalFileSystem
 
-from tuner import _storage as storage
 from tuner.exceptions import CheckpointError, StorageError
+from tuner.storage import _filesystem as storage
 
 
 def _make_tree(root: Path) -> dict[str, bytes]:
@@ -192,7 +192,7 @@ def test_interrupted_persist_is_incomplete_and_removed(
     fs.pipe_file(storage.join(half, "model.pt"), b"half")
 
     assert storage.list_checkpoints(fs, root) == [(1, good, True), (2, half, False)]
-    with caplog.at_level(logging.WARNING, logger="tuner._storage"):
+    with caplog.at_level(logging.WARNING, logger="tuner.storage._filesystem"):
         removed = storage.remove_incomplete(fs, root)
 
     assert removed == [half]

@@ -10,9 +10,9 @@ from pathlib import Path
 import fsspec
 import pytest
 
-from tuner import _storage as storage
-from tuner import _syncer
-from tuner._syncer import Syncer
+from tuner.storage import _filesystem as storage
+from tuner.storage import _syncer as _syncer
+from tuner.storage._syncer import Syncer
 
 
 class FakeClock:

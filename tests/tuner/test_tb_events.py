@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tuner._tb_events import EventFile, encode_file_version, encode_scalars
-from tuner._tbx import tbx
+from tuner.output._tb_events import EventFile, encode_file_version, encode_scalars
+from tuner.output._tbx import tbx
 
 
 def parse(data: bytes) -> object:

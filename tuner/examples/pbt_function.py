@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from tuner._checkpoint import Checkpoint
 from tuner._session import get_checkpoint, report
+from tuner.storage._checkpoint import Checkpoint
 
 PEAK_ACCURACY = 100.0
 """Where the best learning rate peaks (at 0.01); it is back at 0.001 at twice this."""

@@ -5,7 +5,7 @@ A trial has a display name (``str(trial)``, ``get_context().get_trial_name()``, 
 and a directory name (its folder under the experiment). By default both are
 ``<trainable>_<trial_id>``. `trial_name_creator(trial)` sets the display name, and the directory
 name too unless `trial_dirname_creator(trial)` is given. Directory names go through the one name
-rule (`tuner._names.check_name`); one already taken gets ``_<trial_id>`` appended.
+rule (`tuner.storage._names.check_name`); one already taken gets ``_<trial_id>`` appended.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from tuner._names import check_name
 from tuner.exceptions import ConfigError
 from tuner.experiment._trial import Trial
+from tuner.storage._names import check_name
 
 logger = logging.getLogger(__name__)
 

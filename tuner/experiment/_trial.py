@@ -13,10 +13,10 @@ from schedulers._frozen import FrozenDict
 from tuner.result import EXPR_ERROR_FILE
 
 if TYPE_CHECKING:
-    from tuner._checkpoint import Checkpoint
     from tuner._trial import CheckpointRecord
     from tuner._trial import Trial as EngineTrial
     from tuner.exceptions import TrialError
+    from tuner.storage._checkpoint import Checkpoint
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,7 @@ class Trial:
         if record is None:
             return None
         if self._checkpoint_of is not record or self._checkpoint is None:
-            from tuner._checkpoint import Checkpoint
+            from tuner.storage._checkpoint import Checkpoint
 
             self._checkpoint = Checkpoint(record.path, self._facts.filesystem)
             self._checkpoint_of = record

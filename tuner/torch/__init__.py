@@ -13,9 +13,9 @@ Example:
     ...                       scaling_config=ScalingConfig(num_workers=2)).fit()  # doctest: +SKIP
 """
 
-from tuner._scaling import ScalingConfig
 from tuner.torch._config import TorchConfig
 from tuner.torch._prepare import get_device, prepare_data_loader, prepare_model, shard
+from tuner.torch._scaling import ScalingConfig
 from tuner.torch._trainer import TorchTrainer
 
 __all__ = [

@@ -25,11 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 import cloudpickle
 
-from tuner._checkpoint import Checkpoint
-from tuner._protocol import Control
-from tuner._scaling import ScalingConfig
 from tuner._session import StopTrial, TrialContext, current_session, report
 from tuner.exceptions import ConfigError, TrialError, WorkerDiedError
+from tuner.executors._protocol import Control
+from tuner.storage._checkpoint import Checkpoint
 from tuner.torch._barrier import ReportBarrier
 from tuner.torch._config import TorchConfig
 from tuner.torch._group import WorkerGroup
@@ -41,6 +40,7 @@ from tuner.torch._messages import (
     RankSetup,
     ReportAck,
 )
+from tuner.torch._scaling import ScalingConfig
 
 if TYPE_CHECKING:
     import torch.distributed as dist

@@ -6,9 +6,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tuner._config import RunConfig
-from tuner._scaling import ScalingConfig
 from tuner.exceptions import ConfigError
 from tuner.torch._config import TorchConfig
+from tuner.torch._scaling import ScalingConfig
 from tuner.torch._trainer import TorchTrainer
 
 

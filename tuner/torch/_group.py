@@ -14,8 +14,8 @@ from multiprocessing.connection import Connection, wait
 
 import cloudpickle
 
-from tuner._processes import describe_exit
 from tuner.exceptions import ConfigError, WorkerDiedError
+from tuner.executors._processes import describe_exit
 from tuner.torch._messages import RankDone, RankFailed, RankMessage, RankSetup, ReportAck
 
 

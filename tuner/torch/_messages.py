@@ -12,12 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tuner._protocol import Control
+from tuner.executors._protocol import Control
 
 if TYPE_CHECKING:
-    from tuner._checkpoint import Checkpoint
-    from tuner._protocol import TrialSpec
     from tuner._session import TrialContext
+    from tuner.executors._protocol import TrialSpec
+    from tuner.storage._checkpoint import Checkpoint
 
 
 @dataclass(frozen=True)

@@ -25,14 +25,14 @@ from typing import TYPE_CHECKING, Any
 import cloudpickle
 
 from tuner._clock import SystemClock
-from tuner._protocol import CheckpointRef, Control, Event
 from tuner._session import Session, StopTrial, set_session
+from tuner.executors._protocol import CheckpointRef, Control, Event
 from tuner.torch._messages import RankDone, RankFailed, RankReport, RankSetup, ReportAck
 
 if TYPE_CHECKING:
     import torch
 
-    from tuner._checkpoint import Checkpoint
+    from tuner.storage._checkpoint import Checkpoint
 
 _PR_SET_PDEATHSIG = 1
 

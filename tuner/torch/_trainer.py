@@ -9,13 +9,13 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tuner._config import RunConfig, TuneConfig
-from tuner._scaling import ScalingConfig
 from tuner._trainable import WithResources, with_resources
 from tuner.exceptions import ConfigError, TrainingFailedError, TrialError, WorkerGroupError
 from tuner.torch._config import TorchConfig
+from tuner.torch._scaling import ScalingConfig
 
 if TYPE_CHECKING:
-    from tuner._result import Result
+    from tuner.analysis._result import Result
 
 _CONFIG_KEY = "train_loop_config"
 _SCALING_KEY = "scaling_config"

@@ -24,14 +24,14 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from tuner._checkpoint import Checkpoint
 from tuner._config import RunConfig
-from tuner._scaling import ScalingConfig
 from tuner._session import get_checkpoint, get_context, report
+from tuner.storage._checkpoint import Checkpoint
 from tuner.torch import TorchTrainer, prepare_data_loader, prepare_model
+from tuner.torch._scaling import ScalingConfig
 
 if TYPE_CHECKING:
-    from tuner._result import Result
+    from tuner.analysis._result import Result
 
 SLOPE, INTERCEPT = 2.0, 5.0
 

@@ -1,0 +1,1 @@
+"""Reading experiments back: `Result`, `ResultGrid`, the experiment reader, the CLI, plots."""

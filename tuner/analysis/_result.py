@@ -1,0 +1,155 @@
+"""`Result`: what one trial produced — its last metrics, config, checkpoints, error and history."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from tuner.exceptions import TrialError
+from tuner.storage._checkpoint import Checkpoint
+
+if TYPE_CHECKING:
+    import fsspec
+    import pandas as pd
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "", sep: str = "/") -> dict[str, Any]:
+    """`{"a": {"b": 1}}` -> `{"a/b": 1}`."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{sep}{key}" if prefix else str(key)
+        if isinstance(value, Mapping) and value:
+            out.update(flatten(value, name, sep))
+        else:
+            out[name] = value
+    return out
+
+
+def numeric(value: Any) -> float | None:
+    """`value` as a float if it is a finite number, else None."""
+    number = real_number(value)
+    return number if number is not None and math.isfinite(number) else None
+
+
+def real_number(value: Any) -> float | None:
+    """`value` as a float if it is a real number (NaN and infinities included), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        try:
+            import numpy as np
+
+            if isinstance(value, np.generic) and np.issubdtype(value.dtype, np.number):
+                value = value.item()
+            else:
+                return None
+        except ImportError:  # pragma: no cover - numpy is a dependency
+            return None
+    return float(value)
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome of one trial.
+
+    Attributes:
+        metrics: The trial's last reported result (with the auto-filled fields).
+        config: The trial's config (its final one, if a scheduler changed it).
+        path: The trial directory on the experiment's storage.
+        filesystem: The filesystem `path` is on.
+        error: Why the trial failed, or None.
+        checkpoint: The trial's latest checkpoint, or None.
+        best_checkpoints: Retained checkpoints with the metrics they were reported with, best first
+            by the `CheckpointConfig` score attribute, then those reported without a finite
+            score, newest first (all newest first without a score attribute).
+        trial_id: The trial's id.
+        status: The trial's final status name.
+    """
+
+    metrics: dict[str, Any]
+    config: dict[str, Any]
+    path: str
+    filesystem: fsspec.AbstractFileSystem | None = None
+    error: TrialError | None = None
+    checkpoint: Checkpoint | None = None
+    best_checkpoints: list[tuple[Checkpoint, dict[str, Any]]] = field(default_factory=list)
+    trial_id: str = ""
+    status: str = ""
+
+    @classmethod
+    def from_path(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        storage_filesystem: fsspec.AbstractFileSystem | None = None,
+    ) -> Result:
+        """The `Result` of the trial directory at `path` (``<storage_path>/<name>/<trial>``).
+
+        Reads files only (no trainable needed, nothing from the folder is run); see
+        `tuner.analysis._read.result_from_trial_dir` for what is known without the experiment state.
+        """
+        from tuner.analysis._read import result_from_trial_dir
+
+        return result_from_trial_dir(path, storage_filesystem)
+
+    def _history(self) -> list[dict[str, Any]]:
+        if self.filesystem is None:
+            import fsspec
+
+            fs = fsspec.filesystem("file")
+        else:
+            fs = self.filesystem
+        path = f"{self.path.rstrip('/')}/result.json"
+        try:
+            with fs.open(path, "rb") as f:
+                data = f.read().decode("utf-8")
+        except FileNotFoundError:
+            return []
+        rows = []
+        for line in data.splitlines():
+            line = line.strip()
+            if line:
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a line cut short by a crash (disk full, power loss): skip it
+                if isinstance(row, dict):
+                    rows.append(row)
+        return rows
+
+    @property
+    def metrics_dataframe(self) -> pd.DataFrame:
+        """Every result this trial reported, one row each (read from its result.json)."""
+        import pandas as pd
+
+        return pd.DataFrame([flatten(row) for row in self._history()])
+
+    def metric_history(self, metric: str) -> list[float]:
+        """The values of `metric` over the trial's results (non-numbers skipped)."""
+        values = (numeric(flatten(row).get(metric)) for row in self._history())
+        return [v for v in values if v is not None]
+
+    def get_best_checkpoint(self, metric: str, mode: str) -> Checkpoint | None:
+        """The retained checkpoint whose metrics are best for `metric` in `mode`."""
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got mode={mode!r}")
+        scored = [
+            (value, ckpt)
+            for ckpt, metrics in self.best_checkpoints
+            if (value := numeric(flatten(metrics).get(metric))) is not None
+        ]
+        if not scored:
+            return None
+        pick = min if mode == "min" else max
+        return pick(scored, key=lambda pair: pair[0])[1]
+
+    def __repr__(self) -> str:
+        shown = {
+            k: v
+            for k, v in self.metrics.items()
+            if k not in ("pid", "hostname", "timestamp", "time_since_restore")
+        }
+        error = f", error={str(self.error)!r}" if self.error else ""
+        return f"Result(metrics={shown}, config={self.config}, path={self.path!r}{error})"

@@ -1,0 +1,1 @@
+"""Where trials run: worker processes (`LocalExecutor`), threads (`InProcessExecutor`), a Dask cluster, and the protocol between them and the event loop."""

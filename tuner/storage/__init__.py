@@ -1,0 +1,1 @@
+"""Storage and checkpoints: fsspec filesystems, names that become directories, checkpoints, their bookkeeping and retention, the syncer."""
