@@ -7,23 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schedulers import TrialStatus, TrialView
+from tuner._lifecycle import TRANSITIONS
 from tuner.exceptions import IllegalTransitionError
 
 PENDING, RUNNING, PAUSED = TrialStatus.PENDING, TrialStatus.RUNNING, TrialStatus.PAUSED
 TERMINATED, ERROR = TrialStatus.TERMINATED, TrialStatus.ERROR
-
-TRANSITIONS: Mapping[TrialStatus, frozenset[TrialStatus]] = {
-    # A pending trial starts, or is given up before it ran (experiment end, HyperBand).
-    PENDING: frozenset({RUNNING, TERMINATED, ERROR}),
-    # A running trial may go back to PENDING to be retried after a failure or an interruption.
-    RUNNING: frozenset({PAUSED, TERMINATED, ERROR, PENDING}),
-    PAUSED: frozenset({RUNNING, PENDING, TERMINATED, ERROR}),
-    # Restoring an experiment may resume or restart errored trials; terminated ones never rerun.
-    TERMINATED: frozenset(),
-    ERROR: frozenset({PENDING}),
-}
-"""Every legal status change; `Trial.transition` raises on any other."""
-
 
 @dataclass(frozen=True)
 class StatusChange:
@@ -72,7 +60,8 @@ class CheckpointRecord:
 class Trial:
     """One configuration being trained: its identity, status, results and checkpoints.
 
-    Status changes only through `transition`, which checks `TRANSITIONS` and records the time.
+    Status changes only through `transition`, which checks `TRANSITIONS` (derived from the life
+    cycle table of `tuner._lifecycle`) and records the time.
     `revision` grows with every change of a field (and with `touch()` after the checkpoint list
     is changed in place), so the experiment saver knows which trials to serialise again.
     """

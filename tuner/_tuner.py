@@ -24,6 +24,7 @@ from tuner._callback import Callback
 from tuner._clock import Clock, SystemClock
 from tuner._config import RunConfig, TuneConfig, log_file_names
 from tuner._controller import ExperimentSettings, TuneController
+from tuner._lifecycle import StopReason
 from tuner._stoppers import make_stopper, may_end_experiment
 from tuner._trainable import (
     DEFAULT_RESOURCES,
@@ -450,7 +451,7 @@ class Tuner:
                 f"[tuner] stopped without saving: {saver.disabled} ({path}); continue from that "
                 "run's state\n"
             )
-        elif controller.stop_reason == "interrupted":
+        elif controller.stop_reason is StopReason.INTERRUPTED:
             sys.stderr.write(
                 f"[tuner] experiment saved; resume it with Tuner.restore({path!r}, "
                 "trainable=...).fit()\n"

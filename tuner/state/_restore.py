@@ -18,8 +18,9 @@ from searchers._paths import Path, as_grid, path_str
 from searchers._space import Categorical, Domain
 from searchers._space_json import NotSerializableError, space_from_json, space_to_json
 from tuner._config import CheckpointConfig, FailureConfig, RunConfig, TuneConfig
+from tuner._lifecycle import StopReason, TrialEvent, move_restored
 from tuner._trainable import TrainableKind, WithResources, trainable_name
-from tuner._trial import CheckpointRecord, StatusChange, Trial, TrialTable
+from tuner._trial import CheckpointRecord, Trial, TrialTable
 from tuner._version import __version__
 from tuner.exceptions import ConfigError, RestoreError
 from tuner.output._rewind import EVENT_FILE_PREFIX
@@ -89,7 +90,7 @@ def state_header(
             "trainable_kind": kind.value,
             "elapsed_s": controller.elapsed(),
             "searcher_finished": controller.searcher_finished,
-            "status": "interrupted" if controller.stop_reason == "interrupted" else (
+            "status": "interrupted" if controller.stop_reason is StopReason.INTERRUPTED else (
                 "running" if controller.is_running else "finished"
             ),
             "counts": {s.value: n for s, n in controller.counts().items()},
@@ -373,11 +374,10 @@ def resume_components(
     for data in state["trials"]:
         trial = trial_from_json(data)
         _rebase(trial, exp_path)
-        status = _resumed_status(trial, resume_unfinished, resume_errored, restart_errored)
-        if status is not trial.status:
-            trial.status = status
-            trial.history.append(StatusChange(status, now))
-        if status in (TrialStatus.PENDING, TrialStatus.PAUSED):
+        event = _restore_event(trial, resume_unfinished, resume_errored, restart_errored)
+        if event is not None:
+            move_restored(trial, event, now)
+        if trial.status in (TrialStatus.PENDING, TrialStatus.PAUSED):
             _clear_orphans(fs, trial)
             if restart_errored and data["status"] == TrialStatus.ERROR.value:
                 trial.restore_from = None
@@ -413,21 +413,22 @@ def _latest(trial: Trial) -> CheckpointRecord | None:
     return trial.checkpoints[-1] if trial.checkpoints else None
 
 
-def _resumed_status(
+def _restore_event(
     trial: Trial, resume_unfinished: bool, resume_errored: bool, restart_errored: bool
-) -> TrialStatus:
+) -> TrialEvent | None:
+    """How a saved trial moves on restore (see `tuner._lifecycle`), or None to stay as it is."""
     if trial.status is TrialStatus.ERROR:
         if restart_errored:
             trial.checkpoints.clear()
             trial.last_result = {}
             trial.num_failures = 0
-            return TrialStatus.PENDING
-        return TrialStatus.PENDING if resume_errored else TrialStatus.ERROR
+            return TrialEvent.RESUME
+        return TrialEvent.RESUME if resume_errored else None
     if trial.status.is_finished:
-        return trial.status
+        return None
     if not resume_unfinished:
-        return TrialStatus.TERMINATED
-    return TrialStatus.PAUSED if trial.status is TrialStatus.PAUSED else TrialStatus.PENDING
+        return TrialEvent.DROP
+    return TrialEvent.RESUME if trial.status is TrialStatus.RUNNING else None
 
 
 STAGED_OUTPUTS = ("result.json", "progress.csv", "error.txt")
