@@ -351,3 +351,36 @@ def test_missing_dask_is_an_import_error_with_the_fix(monkeypatch: pytest.Monkey
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(ImportError, match=r"pip install 'tuner\[dask\]'"):
         DaskExecutor("tcp://127.0.0.1:8786")
+
+
+def test_reading_a_hello_does_not_block_on_the_connection_it_identified() -> None:
+    """A slot's connection that was ready with only its hello must not be drained in the same
+    read: that recv() would block the driver's loop until the trial's first message."""
+    import threading
+    from multiprocessing import Pipe
+
+    from tuner._clock import SystemClock
+    from tuner.executors.dask._cluster import WorkerInfo
+    from tuner.executors.dask._slot import Role, SlotHello
+    from tuner.executors.dask._slot_table import Slot, SlotTable
+
+    class NeverDone:
+        def done(self) -> bool:
+            return False
+
+    table = SlotTable(SystemClock(), stop_grace_s=10, start_timeout_s=60)
+    worker = WorkerInfo("tcp://w:1", "w", {"CPU": 1.0}, frozenset())
+    slot = Slot("tok", worker, {"CPU": 1.0}, (), NeverDone(), 0.0)
+    ctl_driver, _ctl_slot = Pipe()
+    slot.ctl = ctl_driver
+    table.add(slot)
+    data_driver, data_slot = Pipe()
+    data_slot.send(SlotHello("tok", Role.DATA, "tcp://w:1", "w"))
+    table.unidentified.append(data_driver)
+    returned = threading.Event()
+    reader = threading.Thread(
+        target=lambda: (table.read({data_driver}), returned.set()), daemon=True
+    )
+    reader.start()
+    assert returned.wait(5.0), "SlotTable.read blocked on a connection it had just identified"
+    assert slot.connected

@@ -42,13 +42,8 @@ from tuner import (
 )
 from tuner.analysis._cli import main as cli_main
 from tuner.state._experiment import load_state
-from tuner.state._lock import (
-    LOCK_FILE,
-    ExperimentLock,
-    LockHolder,
-    process_start_time,
-    this_machine,
-)
+from tuner.state._lock import LOCK_FILE, ExperimentLock
+from tuner.state._lock_holder import LockHolder, process_start_time, this_machine
 from tuner.storage._filesystem import join, resolve_storage
 
 DRIVER = str(Path(__file__).with_name("lock_driver.py"))

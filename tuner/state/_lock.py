@@ -15,6 +15,9 @@ create in fsspec in general: the file is written (exclusively where the backend 
 ``pipe_file(mode="create")``, as S3 does), and the token read back after a short wait. The
 residual race is described in docs/storage.md. Reading an experiment takes no lock.
 
+Who holds the lock, and when a holder is gone, is in `tuner.state._lock_holder`; the two
+lock-file backends are in `tuner.state._lock_file`.
+
 Example:
     >>> from tuner._clock import FakeClock
     >>> from tuner.storage._filesystem import resolve_storage
@@ -29,23 +32,24 @@ Example:
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import dataclasses
-import datetime
-import functools
-import json
 import logging
 import os
 import secrets
-import socket
-import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 from tuner._clock import Clock
 from tuner.exceptions import ExperimentLockedError, StorageError
-from tuner.storage._filesystem import atomic_write_bytes, is_local, join, protocol_of
+from tuner.state._lock_file import LocalFile, LockFile, ObjectFile
+from tuner.state._lock_holder import (
+    LockHolder,
+    Machine,
+    process_start_time,
+    this_machine,
+    token_of,
+)
+from tuner.storage._filesystem import is_local, join, protocol_of
 
 if TYPE_CHECKING:
     import fsspec
@@ -60,269 +64,6 @@ STALE_AFTER_S = 60.0
 _SETTLE_S = 0.5
 _ATTEMPTS = 5
 
-
-@dataclass(frozen=True)
-class Machine:
-    """Where a process runs, as far as its pid means anything: one boot of one host's pid namespace.
-
-    Two containers sharing a hostname still differ in `pid_namespace`; a rebooted host differs in
-    `boot_id`. Both are None where the OS does not tell them (not Linux).
-    """
-
-    host: str
-    boot_id: str | None
-    pid_namespace: str | None
-
-
-@functools.cache
-def this_machine() -> Machine:
-    boot_id = None
-    with contextlib.suppress(OSError), open("/proc/sys/kernel/random/boot_id") as file:
-        boot_id = file.read().strip()
-    namespace = None
-    with contextlib.suppress(OSError):
-        namespace = os.readlink("/proc/self/ns/pid")
-    return Machine(socket.gethostname(), boot_id, namespace)
-
-
-def _proc_stat(pid: int) -> tuple[str, str] | None:
-    """``(state, start time)`` of process `pid` from /proc/<pid>/stat (fields 3 and 22).
-
-    None where it cannot be read: no such process, no /proc (not Linux), or /proc mounted with
-    ``hidepid`` and the process another user's.
-    """
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as file:
-            data = file.read()
-    except OSError:
-        return None
-    # Field 2 is the command name in parentheses, which may itself hold spaces and ")".
-    fields = data[data.rindex(b")") + 2 :].split()
-    return fields[0].decode("ascii"), fields[19].decode("ascii")
-
-
-def process_start_time(pid: int) -> str | None:
-    """When process `pid` started, in clock ticks since boot; None where /proc does not say.
-
-    With the pid, it names a process even after the pid is reused.
-
-    Example:
-        >>> process_start_time(os.getpid()) is None or process_start_time(os.getpid()).isdigit()
-        True
-    """
-    stat = _proc_stat(pid)
-    return None if stat is None else stat[1]
-
-
-def _pid_exists(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    return True
-
-
-@dataclass(frozen=True)
-class LockHolder:
-    """What the lock file says about the driver that holds it (all times are wall-clock seconds)."""
-
-    host: str
-    boot_id: str | None
-    pid_namespace: str | None
-    pid: int
-    process_start: str | None
-    started_at: float
-    heartbeat_at: float
-    token: str
-
-    def to_bytes(self) -> bytes:
-        return json.dumps(asdict(self), indent=1).encode()
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> LockHolder:
-        """Parse a lock file. Raises ValueError if it is not one (empty, damaged, other JSON)."""
-        try:
-            raw = json.loads(data)
-            # Fields a newer version adds are ignored; a missing one makes it unreadable.
-            holder = cls(**{f.name: raw[f.name] for f in dataclasses.fields(cls)})
-        except (UnicodeDecodeError, TypeError, KeyError) as exc:
-            raise ValueError(f"not a tuner lock file: {exc!r}") from exc
-        numbers = (holder.started_at, holder.heartbeat_at)
-        if not (
-            isinstance(holder.pid, int)
-            and isinstance(holder.token, str)
-            and isinstance(holder.host, str)
-            and all(isinstance(n, (int, float)) for n in numbers)
-        ):
-            raise ValueError(f"not a tuner lock file: {raw!r}")
-        return holder
-
-    @property
-    def machine(self) -> Machine:
-        return Machine(self.host, self.boot_id, self.pid_namespace)
-
-    def stale_reason(self, *, now: float, stale_after_s: float, here: Machine) -> str | None:
-        """Why the holder is gone, or None while it may still be running."""
-        # On Windows os.kill(pid, 0) would end the process: the heartbeat rule applies there.
-        if self.machine == here and os.name != "nt":
-            stat = _proc_stat(self.pid)
-            if not _pid_exists(self.pid) or (stat is not None and stat[0] in ("Z", "X")):
-                return f"its process (pid {self.pid} on this host) has exited"
-            if stat is not None and self.process_start not in (None, stat[1]):
-                return f"pid {self.pid} now belongs to another process (started at another time)"
-            return None
-        age = now - self.heartbeat_at
-        if age > stale_after_s:
-            return f"it runs on another host and its heartbeat is {age:.0f} s old (> {stale_after_s:g} s)"
-        return None
-
-    def describe(self, now: float) -> str:
-        try:
-            when = datetime.datetime.fromtimestamp(self.started_at).astimezone()
-            started = when.isoformat(timespec="seconds")
-        except (OverflowError, OSError, ValueError):  # a damaged file: say what it holds
-            started = f"at {self.started_at!r}"
-        return (
-            f"host {self.host!r}, pid {self.pid}, started {started}, "
-            f"last heartbeat {max(0.0, now - self.heartbeat_at):.0f} s ago"
-        )
-
-
-class _LocalFile:
-    """The lock file on the local disk (or a network file system mounted there)."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def read(self) -> bytes | None:
-        try:
-            with open(self.path, "rb") as file:
-                return file.read()
-        except FileNotFoundError:
-            return None
-
-    def modified(self) -> float | None:
-        try:
-            return os.stat(self.path).st_mtime
-        except FileNotFoundError:
-            return None
-
-    def create(self, data: bytes) -> bool:
-        try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
-        except FileExistsError:
-            return False
-        try:
-            with os.fdopen(fd, "wb") as file:
-                file.write(data)
-                file.flush()
-                os.fsync(file.fileno())
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.path)
-            raise
-        return True
-
-    def confirm(self, token: str) -> bool:
-        return True  # an O_EXCL create is exclusive
-
-    def replace(self, data: bytes) -> None:
-        atomic_write_bytes(_local_fs(), self.path, data)
-
-    def remove_if(self, expected: bytes) -> bool:
-        """Remove the file if it still holds `expected`; exact even while others race for it."""
-        aside = f"{self.path}.stale-{secrets.token_hex(4)}"
-        try:
-            os.rename(self.path, aside)
-        except FileNotFoundError:
-            return False
-        with open(aside, "rb") as file:
-            moved = file.read()
-        if moved == expected:
-            os.unlink(aside)
-            return True
-        # It changed since it was read (a refresh, or a new holder): put it back, unless yet
-        # another lock appeared meanwhile, whose holder then wins (the loser's heartbeat sees it).
-        try:
-            os.link(aside, self.path)
-        except FileExistsError:
-            pass
-        except OSError:  # a file system without hard links: a plain rename, if still free
-            if not os.path.lexists(self.path):
-                os.rename(aside, self.path)
-                return False
-        os.unlink(aside)
-        return False
-
-
-class _ObjectFile:
-    """The lock file on an fsspec filesystem: object stores, ``memory://``."""
-
-    def __init__(self, fs: fsspec.AbstractFileSystem, path: str, settle_s: float) -> None:
-        self.fs, self.path, self._settle_s = fs, path, settle_s
-
-    def read(self) -> bytes | None:
-        try:
-            data: bytes = self.fs.cat_file(self.path)
-        except FileNotFoundError:
-            return None
-        return data
-
-    def modified(self) -> float | None:
-        try:
-            return float(self.fs.modified(self.path).timestamp())
-        except (FileNotFoundError, NotImplementedError):
-            return None
-
-    def create(self, data: bytes) -> bool:
-        try:
-            self.fs.pipe_file(self.path, data, mode="create")
-        except FileExistsError:
-            return False
-        except (TypeError, NotImplementedError):
-            # A backend without exclusive writes: check, then write; confirm() catches racers.
-            self.fs.invalidate_cache(self.path)
-            if self.fs.exists(self.path):
-                return False
-            self.fs.pipe_file(self.path, data)
-        return True
-
-    def confirm(self, token: str) -> bool:
-        time.sleep(self._settle_s)  # real time: it waits for other processes' writes
-        data = self.read()
-        return data is not None and _token_of(data) == token
-
-    def replace(self, data: bytes) -> None:
-        self.fs.pipe_file(self.path, data)
-
-    def remove_if(self, expected: bytes) -> bool:
-        # No compare-and-delete in fsspec: between this read and the delete another driver may
-        # take the lock, and lose it here (its heartbeat notices, see docs/storage.md).
-        if self.read() != expected:
-            return False
-        with contextlib.suppress(FileNotFoundError):
-            self.fs.rm_file(self.path)
-        self.fs.invalidate_cache(self.path)
-        return True
-
-
-def _local_fs() -> fsspec.AbstractFileSystem:
-    from fsspec.implementations.local import LocalFileSystem
-
-    return LocalFileSystem()
-
-
-def _token_of(data: bytes) -> str | None:
-    try:
-        return LockHolder.from_bytes(data).token
-    except ValueError:
-        return None
-
-
 def _url(fs: fsspec.AbstractFileSystem, path: str) -> str:
     return path if is_local(fs) else f"{protocol_of(fs)}://{path.lstrip('/')}"
 
@@ -334,7 +75,7 @@ class ExperimentLock:
     fresh. `release` (also on errors and Ctrl-C) removes the file only while it is still ours.
     """
 
-    def __init__(self, file: _LocalFile | _ObjectFile, holder: LockHolder, url: str, *,
+    def __init__(self, file: LockFile, holder: LockHolder, url: str, *,
                  clock: Clock, stale_after_s: float) -> None:
         self._file, self.holder, self.url, self._clock = file, holder, url, clock
         self.stale_after_s = stale_after_s
@@ -366,11 +107,11 @@ class ExperimentLock:
         path = join(exp_path, LOCK_FILE)
         if is_local(fs):
             os.makedirs(exp_path, exist_ok=True)
-            file: _LocalFile | _ObjectFile = _LocalFile(path)
+            file: LockFile = LocalFile(path)
         else:
             if settle_s is None:
                 settle_s = 0.0 if protocol_of(fs) == "memory" else _SETTLE_S
-            file = _ObjectFile(fs, path, settle_s)
+            file = ObjectFile(fs, path, settle_s)
         here = this_machine()
         pid = os.getpid()
         now = clock.time()
@@ -406,7 +147,7 @@ class ExperimentLock:
     def refresh(self) -> bool:
         """Write a new heartbeat. Returns False (and writes nothing) if the lock is no longer ours."""
         data = self._file.read()
-        if data is None or _token_of(data) != self.holder.token:
+        if data is None or token_of(data) != self.holder.token:
             return False
         self.holder = dataclasses.replace(self.holder, heartbeat_at=self._clock.time())
         self._file.replace(self.holder.to_bytes())
@@ -426,7 +167,7 @@ class ExperimentLock:
         if self._heartbeat is not None:
             self._heartbeat.close()  # no refresh may write the file again after this
         data = self._file.read()
-        if data is None or _token_of(data) != self.holder.token:
+        if data is None or token_of(data) != self.holder.token:
             logger.warning("the lock of experiment %s was removed or taken by another run while "
                            "this one held it; leaving the lock file as it is", self.url)
             return
@@ -439,7 +180,7 @@ class ExperimentLock:
         self.release()
 
 
-def _stale_reason(file: _LocalFile | _ObjectFile, data: bytes, now: float,
+def _stale_reason(file: LockFile, data: bytes, now: float,
                   stale_after_s: float, here: Machine) -> str | None:
     try:
         holder = LockHolder.from_bytes(data)
@@ -546,8 +287,4 @@ __all__ = [
     "STALE_AFTER_S",
     "ExperimentLock",
     "LockHeartbeat",
-    "LockHolder",
-    "Machine",
-    "process_start_time",
-    "this_machine",
 ]

@@ -9,9 +9,12 @@ else its thread count; its ``GPU`` is its declared ``GPU`` resource, else none.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tuner.executors.dask._slot_table import Slot
 
 _EPS = 1e-9
 _MAX_LISTED = 6  # workers named in an error message before "and N more"
@@ -71,6 +74,40 @@ def fits(capacity: Mapping[str, float], used: Mapping[str, float], demand: Mappi
 def add(total: dict[str, float], amounts: Mapping[str, float], sign: float = 1.0) -> None:
     for key, value in amounts.items():
         total[key] = total.get(key, 0.0) + sign * value
+
+
+def place(
+    demand: Mapping[str, float], workers: Mapping[str, WorkerInfo], slots: Sequence[Slot]
+) -> tuple[WorkerInfo, list[Slot]] | None:
+    """A worker with room for `demand` beside `slots`, and the idle slots there to retire for it.
+
+    A worker where nothing needs retiring comes first, then the one with the most free CPUs.
+    """
+    best: tuple[tuple[bool, float, str], WorkerInfo, list[Slot]] | None = None
+    for worker in workers.values():
+        used: dict[str, float] = {}
+        here = [s for s in slots if s.worker.address == worker.address]
+        for slot in here:
+            add(used, slot.demand)
+        retire: list[Slot] = []
+        if not fits(worker.capacity, used, demand):
+            for slot in [s for s in here if s.trial_id is None]:
+                add(used, slot.demand, -1.0)
+                retire.append(slot)
+            if not fits(worker.capacity, used, demand):
+                continue
+        free_cpu = worker.capacity.get("CPU", 0.0) - used.get("CPU", 0.0)
+        rank = (not retire, free_cpu, worker.address)
+        if best is None or rank > best[0]:
+            best = (rank, worker, retire)
+    return None if best is None else (best[1], best[2])
+
+
+def free_gpus(worker: WorkerInfo, slots: Iterable[Slot], count: int) -> tuple[int, ...]:
+    """The first `count` of `worker`'s GPUs (by index) that none of `slots` holds."""
+    taken = {i for s in slots if s.worker.address == worker.address for i in s.gpu_indices}
+    free = [i for i in range(int(worker.capacity.get("GPU", 0.0))) if i not in taken]
+    return tuple(free[:count])
 
 
 def unsatisfiable(
