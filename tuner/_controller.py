@@ -11,6 +11,7 @@ from schedulers import Decision, TrialScheduler
 from searchers import Searcher
 from tuner._callback import Callback, TrialInfo
 from tuner._callback_hooks import CallbackHooks
+from tuner._candidates import Candidates
 from tuner._checkpoint_requests import CheckpointRequests
 from tuner._clock import Clock
 from tuner._component_errors import component_error
@@ -254,13 +255,7 @@ class TuneController:
     def _fill_slots(self) -> None:
         self._queue_trials()
         while self._stop_reason is None and self._can_start_more():
-            candidates = [
-                t.view()
-                for t in self.trials.with_status(PENDING, PAUSED)
-                if not self.executor.is_active(t.trial_id)
-                and self.checkpoints.ready(t)
-                and (self.settings.resources_for is None or self.executor.can_start(t.resources))
-            ]
+            candidates = Candidates(self.trials, self._startable)
             if not candidates:
                 return
             chosen = self.scheduler.choose_trial_to_run(candidates)
@@ -270,6 +265,14 @@ class TuneController:
             if not self.trials[chosen].status.is_finished:
                 self._start(self.trials[chosen])
             self._queue_trials()
+
+    def _startable(self, trial: Trial) -> bool:
+        """Whether a waiting trial could start now (a free slot being known to exist)."""
+        return (
+            not self.executor.is_active(trial.trial_id)
+            and self.checkpoints.ready(trial)
+            and (self.settings.resources_for is None or self.executor.can_start(trial.resources))
+        )
 
     def _queue_trials(self) -> None:
         """Keep new trials waiting, so that schedulers see the population (PBT, HyperBand).

@@ -130,13 +130,19 @@ class Trial:
         return int(self.last_result.get("training_iteration", 0))
 
     def view(self) -> TrialView:
-        return TrialView(
+        """The scheduler's read-only view; the same object until the trial changes."""
+        cached = self.__dict__.get("_view")
+        if cached is not None and cached[0] == self.revision:
+            return cached[1]
+        view = TrialView(
             trial_id=self.trial_id,
             config=self.config,
             status=self.status,
             last_result=self.last_result,
             has_checkpoint=bool(self.checkpoints),
         )
+        self.__dict__["_view"] = (self.revision, view)  # not a change: the revision stays
+        return view
 
 
 class TrialTable:
@@ -175,6 +181,12 @@ class TrialTable:
 
     def with_status(self, *statuses: TrialStatus) -> list[Trial]:
         return [t for s in statuses for t in self._by_status[s].values()]
+
+    def iter_status(self, *statuses: TrialStatus) -> Iterator[Trial]:
+        """The trials with these statuses, in that order and then creation order, lazily
+        (the table must not change while this is iterated)."""
+        for status in statuses:
+            yield from self._by_status[status].values()
 
     def count(self, status: TrialStatus) -> int:
         return len(self._by_status[status])
