@@ -73,6 +73,7 @@ from tuner.exceptions import (
 from tuner.executors._base import Executor
 from tuner.executors._in_process import InProcessExecutor
 from tuner.executors._local import LocalExecutor
+from tuner.executors._simulated import SimulatedExecutor
 from tuner.storage._checkpoint import Checkpoint
 from tuner.torch._scaling import ScalingConfig
 
@@ -129,6 +130,7 @@ __all__ = [
     "SchedulerError",
     "Searcher",
     "SearcherError",
+    "SimulatedExecutor",
     "Stopper",
     "StorageError",
     "SystemClock",

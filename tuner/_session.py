@@ -9,11 +9,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from tuner._clock import Clock, StepClock
 from tuner.exceptions import TuneError
 from tuner.executors._protocol import CheckpointRef, Control, Event, ResultEvent, TrialSpec
 
 if TYPE_CHECKING:
-    from tuner._clock import Clock
     from tuner.storage._checkpoint import Checkpoint
 
 
@@ -120,6 +120,8 @@ class Session:
         self.spec = spec
         self.channel = channel
         self.clock = clock
+        # Under SimulatedExecutor a result says how long its step took, and moves the clock so.
+        self._take_step = clock.take_step if isinstance(clock, StepClock) else None
         self.iteration = spec.start_iteration
         self.time_total = spec.time_total_s
         self._restore_start = clock.monotonic()
@@ -141,6 +143,8 @@ class Session:
                 f"report() takes a dict of metrics, got {type(metrics).__name__}: "
                 "call report({'loss': value, ...})"
             )
+        if self._take_step is not None:
+            self._take_step(metrics)
         now = self.clock.monotonic()
         self.iteration += 1
         elapsed = now - self._last_report

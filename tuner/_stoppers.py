@@ -25,6 +25,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from tuner._clock import Clock, wake_at
 from tuner.exceptions import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -60,6 +61,10 @@ class Stopper(abc.ABC):
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:  # noqa: B027 (optional hook)
         """Restore progress saved by `state_dict`."""
+
+    def on_experiment_start(self, clock: Clock) -> None:  # noqa: B027 (optional hook)
+        """The event loop starts now, on `clock`: the real one, or a `SimulatedExecutor`'s
+        virtual one. A stopper that measures time reads this one (the default does nothing)."""
 
 
 def _number(value: Any, what: str) -> float:
@@ -258,15 +263,16 @@ class ExperimentPlateauStopper(Stopper):
 
 
 class TimeoutStopper(Stopper):
-    """Stops the experiment after ``timeout`` seconds, counted from its first check.
+    """Stops the experiment after ``timeout`` seconds of running it.
 
-    The clock starts at the first call (`__call__` or `stop_all`), so time spent before the
-    experiment runs does not count. The elapsed time is saved in `state_dict`: a restored
-    experiment keeps only the budget that was left.
+    The clock starts when the event loop does (`on_experiment_start`), or at the first call, so
+    time spent before the experiment runs does not count. The elapsed time is saved in
+    `state_dict`: a restored experiment keeps only the budget that was left.
 
     Args:
         timeout: Seconds, or a `datetime.timedelta`.
-        clock: Monotonic seconds; injected for tests.
+        clock: Monotonic seconds. By default the experiment's clock (real time, or a
+            `SimulatedExecutor`'s virtual time; `time.monotonic` outside a Tuner).
 
     Example:
         >>> now = [0.0]
@@ -282,7 +288,7 @@ class TimeoutStopper(Stopper):
         self,
         timeout: float | datetime.timedelta,
         *,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
     ):
         if isinstance(timeout, datetime.timedelta):
             timeout = timeout.total_seconds()
@@ -291,14 +297,26 @@ class TimeoutStopper(Stopper):
                 f"timeout must be > 0 seconds (a number or datetime.timedelta), got {timeout!r}"
             )
         self._budget_s = float(timeout)
-        self._clock = clock
+        self._own_clock = clock is not None
+        self._clock: Callable[[], float] = clock if clock is not None else time.monotonic
+        self._engine_clock: Clock | None = None
         self._start: float | None = None
         self._elapsed_before = 0.0
+
+    def on_experiment_start(self, clock: Clock) -> None:
+        if not self._own_clock:  # a clock passed in explicitly wins
+            self._clock, self._engine_clock = clock.monotonic, clock
+        # Count from here: in virtual time the loop's first check may come an event later.
+        self._elapsed()
 
     def _elapsed(self) -> float:
         now = self._clock()
         if self._start is None:
-            self._start = now
+            self._start = start = now
+            if self._engine_clock is not None:
+                # A clock that jumps over idle time (a simulation's) must stop at the timeout.
+                wake_at(self._engine_clock, start + self._budget_s - self._elapsed_before,
+                        reached=lambda t: self._elapsed_before + t - start >= self._budget_s)
         return self._elapsed_before + now - self._start
 
     def __call__(self, trial_id: str, result: Mapping[str, Any]) -> bool:
@@ -342,6 +360,10 @@ class CombinedStopper(Stopper):
 
     def stop_all(self) -> bool:
         return any([stopper.stop_all() for stopper in self._stoppers])
+
+    def on_experiment_start(self, clock: Clock) -> None:
+        for stopper in self._stoppers:
+            stopper.on_experiment_start(clock)
 
     def state_dict(self) -> dict[str, Any]:
         return {"stoppers": [stopper.state_dict() for stopper in self._stoppers]}

@@ -21,7 +21,7 @@ from typing import Any
 from schedulers import FIFOScheduler, TrialScheduler, TrialStatus
 from searchers import BasicVariantGenerator, Searcher
 from tuner._callback import Callback
-from tuner._clock import Clock, SystemClock
+from tuner._clock import Clock, ClockedTask, SystemClock, wake_after
 from tuner._config import RunConfig, TuneConfig, log_file_names
 from tuner._controller import ExperimentSettings, TuneController
 from tuner._lifecycle import StopReason
@@ -89,7 +89,8 @@ class Tuner:
         tune_config: What to search and how (`TuneConfig`).
         run_config: Where results go and when trials stop (`RunConfig`).
         executor: Where trials run; a `LocalExecutor` (worker processes) by default.
-        clock: The clock the engine reads (a `FakeClock` in tests).
+        clock: The clock the engine reads (a `FakeClock` in tests). An executor with a clock of
+            its own (`SimulatedExecutor`) brings it instead: then leave this out.
 
     Example:
         >>> def train_fn(config):
@@ -136,7 +137,17 @@ class Tuner:
         self._tune_config = tune_config or TuneConfig()
         self._run_config = run_config or RunConfig()
         self._executor = executor
-        self._clock = clock or SystemClock()
+        own = executor.clock if executor is not None else None
+        if own is not None and clock is not None and clock is not own:
+            raise ConfigError(
+                f"{type(executor).__name__} brings its own clock, which the whole experiment "
+                "must read: leave out Tuner(clock=...)"
+            )
+        self._clock: Clock = own or clock or SystemClock()
+        # The clock of the world outside the experiment, which never runs on virtual time: the
+        # lock and its heartbeat (other processes judge them), flushing output files and
+        # uploading them (people and machines watch them). The engine's clock otherwise.
+        self._real_clock: Clock = clock or SystemClock()
         self._restored: _Restored | None = None
         self._results: ResultGrid | None = None
         self._check_checkpoint_settings()
@@ -278,6 +289,7 @@ class Tuner:
         return scheduler
 
     def _default_name(self) -> str:
+        # Real time even in a simulation: the name tells runs apart, as the user started them.
         stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
         return f"{trainable_name(self._trainable)}_{stamp}"
 
@@ -298,7 +310,7 @@ class Tuner:
         """
         _check_bounded(self._tune_config, self._run_config)
         fs, path, name = self._experiment_location()
-        with ExperimentLock.acquire(fs, path, clock=self._clock) as lock:
+        with ExperimentLock.acquire(fs, path, clock=self._real_clock) as lock:
             grid = self._fit(fs, path, name, lock)
         if self._run_config.failure_config.fail_fast == "raise" and grid.errors:
             raise grid.errors[0]  # Ray's fail_fast="raise": the trial's own error
@@ -333,7 +345,7 @@ class Tuner:
         if not local:
             from tuner.storage._syncer import Syncer
 
-            syncer = Syncer(local_path, fs, path)
+            syncer = Syncer(local_path, fs, path, clock=self._real_clock.monotonic)
 
         from tuner.output._loggers import default_logger_callbacks
 
@@ -387,6 +399,7 @@ class Tuner:
                 resume_unfinished=restored.resume_unfinished,
                 resume_errored=restored.resume_errored,
                 restart_errored=restored.restart_errored,
+                clock=self._clock,
             )
             if not local:
                 # Loggers append to the staged copies, which the syncer then uploads whole.
@@ -412,31 +425,44 @@ class Tuner:
             restored=restored is not None,
         )
         reporter.watch(controller.trials)
+        period = checkpoint_period_setting(rc.experiment_checkpoint_period_s)
+        # A fixed period is the experiment's time (virtual in a simulation). The "auto" rule
+        # bounds what saving costs, which is the driver's own real work even in a simulation
+        # (where a save takes no virtual time): it is kept on the real clock.
+        saver_clock = self._clock if period is not None else self._real_clock
         saver = ExperimentSaver(
             fs,
             path,
             header=lambda: self._state_header(controller, searcher, scheduler, stopper),
             trials=lambda: controller.trials,
-            period_s=checkpoint_period_setting(rc.experiment_checkpoint_period_s),
+            period_s=period,
             sequence=int(restored.state.get("sequence", 0)) if restored is not None else 0,
             before_save=lambda: _flush_outputs(callbacks, syncer),
             finished=lambda: (
                 controller.trials.count(TrialStatus.TERMINATED)
                 + controller.trials.count(TrialStatus.ERROR)
             ),
+            clock=saver_clock,
         )
         self.last_saver = saver
-        controller.periodic.append(_Flusher(callbacks, syncer))
-        controller.periodic.append(saver)
+        controller.periodic.append(self._on_real_time(_Flusher(callbacks, syncer)))
+        controller.periodic.append(
+            saver if saver_clock is self._clock else ClockedTask(saver, saver_clock)
+        )
 
         def lock_lost() -> None:
             # Another run holds the experiment now: its state must not be overwritten by ours.
             saver.disable("another run took over the experiment's lock")
             controller.interrupt()
 
-        controller.periodic.append(lock.heartbeat(on_lost=lock_lost))
+        controller.periodic.append(self._on_real_time(lock.heartbeat(on_lost=lock_lost)))
         executor.setup(self._trainable, self._kind, self._clock, reuse=tc.reuse_actors)
         executor.check_storage(fs, path)
+        if tc.time_budget_s is not None:  # the loop counts from here, as `started` does
+            started = self._clock.monotonic() - resumed.get("elapsed_s", 0.0)
+            wake_after(self._clock, started, tc.time_budget_s)
+        if stopper is not None:
+            stopper.on_experiment_start(self._clock)
         try:
             with _interrupts_pause(controller):
                 controller.run()
@@ -458,6 +484,10 @@ class Tuner:
             )
         self._results = self._grid(controller)
         return self._results
+
+    def _on_real_time(self, task: Any) -> Any:
+        """`task`, scheduled on the real clock when the engine runs on virtual time."""
+        return task if self._real_clock is self._clock else ClockedTask(task, self._real_clock)
 
     @staticmethod
     def _finish(callbacks: list[Callback], syncer: Any, saver: ExperimentSaver) -> None:

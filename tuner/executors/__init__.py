@@ -1,1 +1,3 @@
-"""Where trials run: worker processes (`LocalExecutor`), threads (`InProcessExecutor`), a Dask cluster, and the protocol between them and the event loop."""
+"""Where trials run: worker processes (`LocalExecutor`), threads (`InProcessExecutor`), a Dask
+cluster, a cluster simulated in virtual time (`SimulatedExecutor`), and the protocol between
+them and the event loop."""

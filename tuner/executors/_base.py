@@ -20,7 +20,8 @@ class Executor(abc.ABC):
     2. `check_resources(resources)` before the first trial: raise `ConfigError` if no worker could
        ever run a trial that needs them (instead of leaving trials PENDING forever).
     3. `can_start(resources)` whenever the loop wants to start a trial; then `start_trial(spec)`.
-    4. `wait(timeout)` blocks until events arrive (never busy-waits) and returns them.
+    4. `wait(timeout)` blocks until events arrive (never busy-waits) and returns them. An
+       executor with its own `clock` (a simulation) instead moves that clock to the next event.
     5. After a trial's result, `control(trial_id, Control.CONTINUE | PAUSE | STOP)`. A trial
        stays active (holding its worker) until its `EndEvent` or `ErrorEvent`; one that ignores
        STOP/PAUSE longer than the grace period is killed and ended by the executor.
@@ -58,6 +59,15 @@ class Executor(abc.ABC):
     @abc.abstractmethod
     def num_active(self) -> int:
         """How many trials hold a worker."""
+
+    @property
+    def clock(self) -> Clock | None:
+        """The clock the whole engine must read, for an executor that simulates time; else None.
+
+        The Tuner then runs on it (`SimulatedExecutor`'s virtual clock): results, the time
+        budget, stoppers and state saves all see the executor's time.
+        """
+        return None
 
     @property
     def runs_remotely(self) -> bool:

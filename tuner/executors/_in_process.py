@@ -112,6 +112,20 @@ class InProcessExecutor(Executor):
             channel.controls.put(control)
 
     def wait(self, timeout: float | None) -> list[Event]:
+        """Events the trial threads sent, blocking up to `timeout` real seconds for the first.
+
+        Trials run on real threads, so their events come in real time whatever the clock. On a
+        clock other than the real one (a `FakeClock`), `timeout` is in that clock's seconds,
+        which do not pass while this blocks: it still returns as soon as an event arrives, and
+        returns at once when no trial runs (no event can come); otherwise it may block up to
+        `timeout` real seconds. For runs that must not wait at all, use `SimulatedExecutor`.
+        """
+        if (
+            not self._channels
+            and self._events.empty()
+            and not isinstance(self._clock, SystemClock)
+        ):
+            return []
         try:
             first = self._events.get(timeout=timeout) if timeout != 0 else self._events.get_nowait()
         except queue.Empty:

@@ -11,7 +11,10 @@ Saving is incremental: a trial's JSON is cached and rebuilt only when the trial 
 finished trials are never serialised again, so the cost of a save does not grow with results.
 The period adapts so that saving takes at most 5% of wall time (period = max(minimum, 19 x last
 save duration)); `TUNE_GLOBAL_CHECKPOINT_S` (seconds or "auto") overrides it, then
-`RunConfig(experiment_checkpoint_period_s=...)`.
+`RunConfig(experiment_checkpoint_period_s=...)`. The saver reads the clock it is given: the
+Tuner gives it the experiment's clock for a fixed period (virtual seconds under
+`SimulatedExecutor`), and the real clock for "auto", whose 5% bounds the real work of saving
+(a save takes no virtual time, so in virtual time it would be due at every turn).
 """
 
 from __future__ import annotations
@@ -19,11 +22,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from schedulers import TrialStatus
+from tuner._clock import Clock, SystemClock
 from tuner._trial import CheckpointRecord, StatusChange, Trial
 from tuner.exceptions import ConfigError, RestoreError
 from tuner.state._schema import NOT_JSON, OLD_PICKLED, TUPLE, not_json_repr, state_problem
@@ -188,6 +191,7 @@ class ExperimentSaver:
             is due as soon as the budget allows (19 x the last save's cost after it, and at least
             `MIN_END_SPACING_S`), not at the end of the period: a crash right after trials end
             then reruns none of them.
+        clock: Measures what a save costs (the experiment's clock; real time by default).
     """
 
     def __init__(
@@ -201,8 +205,10 @@ class ExperimentSaver:
         sequence: int = 0,
         before_save: Callable[[], None] = lambda: None,
         finished: Callable[[], int] = lambda: 0,
+        clock: Clock | None = None,
     ) -> None:
         self._fs, self._path = fs, path
+        self._clock = clock if clock is not None else SystemClock()
         self._finished = finished
         self._finished_saved = 0
         self._disabled: str | None = None
@@ -269,9 +275,9 @@ class ExperimentSaver:
         self._finished_saved = self._finished()
         # Trial output files first: every result the state counts is then on storage too. That
         # time is the loggers' (their flushes are due anyway) and is counted apart.
-        flush_start = time.perf_counter()
+        flush_start = self._clock.monotonic()
         self._before_save()
-        start = time.perf_counter()
+        start = self._clock.monotonic()
         self.flush_s += start - flush_start
         self.sequence += 1
         header = self._header()
@@ -282,7 +288,7 @@ class ExperimentSaver:
         head = json.dumps(header, separators=(",", ":"), default=_header_default)
         data = f'{head[:-1]},"trials":[{trials}]}}'.encode()
         atomic_write_bytes(self._fs, join(self._path, SLOTS[self.sequence % 2]), data)
-        duration = time.perf_counter() - start
+        duration = self._clock.monotonic() - start
         self.total_s += duration
         self.count += 1
         self.last_bytes = len(data)

@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import posixpath
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ from searchers import BasicVariantGenerator, Searcher
 from searchers._paths import Path, as_grid, path_str
 from searchers._space import Categorical, Domain
 from searchers._space_json import NotSerializableError, space_from_json, space_to_json
+from tuner._clock import Clock, SystemClock
 from tuner._config import CheckpointConfig, FailureConfig, RunConfig, TuneConfig
 from tuner._lifecycle import StopReason, TrialEvent, move_restored
 from tuner._trainable import TrainableKind, WithResources, trainable_name
@@ -81,7 +81,7 @@ def state_header(
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "engine_version": __version__,
-        "saved_at": time.time(),
+        "saved_at": controller.clock.time(),
         "experiment": {
             "name": settings.name,
             "path": settings.path,
@@ -362,14 +362,19 @@ def resume_components(
     resume_unfinished: bool,
     resume_errored: bool,
     restart_errored: bool,
+    clock: Clock | None = None,
 ) -> dict[str, Any]:
-    """Load the saved state into the components and rebuild the trials, as the flags ask."""
+    """Load the saved state into the components and rebuild the trials, as the flags ask.
+
+    `clock` (the experiment's; real time by default) stamps the status changes of the trials
+    that resume.
+    """
     remove_incomplete(fs, exp_path)  # a state file half-written when the driver died
     _load_component("searcher", searcher, state["searcher"]["state"])
     _load_component("scheduler", scheduler, state["scheduler"]["state"])
     if stopper is not None and state.get("stopper"):
         _load_component("stopper", stopper, state["stopper"]["state"])
-    now = time.time()
+    now = (clock if clock is not None else SystemClock()).time()
     table = TrialTable()
     for data in state["trials"]:
         trial = trial_from_json(data)
