@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime
 import inspect
@@ -10,32 +9,41 @@ import logging
 import os
 import secrets
 import shutil
-import signal
 import sys
 import tempfile
-import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from schedulers import FIFOScheduler, TrialScheduler, TrialStatus
-from searchers import BasicVariantGenerator, Searcher
+from schedulers import TrialScheduler, TrialStatus
+from searchers import Searcher
 from tuner._callback import Callback
 from tuner._clock import Clock, ClockedTask, SystemClock, wake_after
 from tuner._config import RunConfig, TuneConfig, log_file_names
 from tuner._controller import ExperimentSettings, TuneController
+from tuner._experiment_parts import (
+    build_scheduler,
+    build_searcher,
+    check_bounded,
+    check_checkpoint_settings,
+)
+from tuner._fit_support import (
+    Flusher,
+    check_unchanged_since_restore,
+    flush_outputs,
+    interrupts_pause,
+)
 from tuner._lifecycle import StopReason
-from tuner._stoppers import make_stopper, may_end_experiment
+from tuner._stoppers import make_stopper
 from tuner._trainable import (
     DEFAULT_RESOURCES,
-    TrainableKind,
     WithResources,
     classify,
     trainable_name,
 )
 from tuner.analysis._read import result_from_trial
 from tuner.analysis._result_grid import ResultGrid
-from tuner.exceptions import ConfigError, RestoreError, TuneError
+from tuner.exceptions import ConfigError, TuneError
 from tuner.executors._base import Executor
 from tuner.output._progress import StatusReporter, expected_trials
 from tuner.state._experiment import (
@@ -58,24 +66,6 @@ class _Restored:
     restart_errored: bool
     fs: Any
     path: str
-
-
-class _Flusher:
-    """Periodic task: write buffered trial output, and copy it to remote storage."""
-
-    def __init__(self, callbacks: list[Callback], syncer: Any, period_s: float = 5.0) -> None:
-        self._callbacks, self._syncer, self._period_s = callbacks, syncer, period_s
-        self._next = period_s
-
-    def due_in(self, now: float) -> float:
-        return max(0.0, self._next - now)
-
-    def run(self, now: float) -> None:
-        self._next = now + self._period_s
-        for callback in self._callbacks:
-            callback.flush()
-        if self._syncer is not None:
-            self._syncer.maybe_sync()
 
 
 class Tuner:
@@ -150,7 +140,7 @@ class Tuner:
         self._real_clock: Clock = clock or SystemClock()
         self._restored: _Restored | None = None
         self._results: ResultGrid | None = None
-        self._check_checkpoint_settings()
+        check_checkpoint_settings(self._kind, self._run_config.checkpoint_config)
 
     # ------------------------------------------------------------------ restore
     @classmethod
@@ -220,74 +210,7 @@ class Tuner:
         )
         return tuner
 
-    def _check_checkpoint_settings(self) -> None:
-        ckpt = self._run_config.checkpoint_config
-        if self._kind is TrainableKind.FUNCTION and (
-            ckpt.checkpoint_frequency or ckpt.checkpoint_at_end
-        ):
-            raise ConfigError(
-                "CheckpointConfig(checkpoint_frequency=..., checkpoint_at_end=...) only apply to "
-                "class trainables; a function trainable decides itself when to checkpoint: call "
-                "report(metrics, checkpoint=Checkpoint.from_directory(dir)) in it"
-            )
-
     # ------------------------------------------------------------------ building blocks
-    def _searcher(self) -> tuple[Searcher, bool]:
-        """The searcher, and whether the loop caps the number of trials at num_samples.
-
-        As in Ray Tune, `num_samples` caps the trials of every searcher and wrapper; only one
-        that suggests more by design (`total_trials` above `num_samples`: a grid walked
-        `num_samples` times) is left to end the experiment itself, by returning FINISHED.
-        """
-        tc = self._tune_config
-        searcher = tc.search_alg
-        if searcher is None:
-            searcher = BasicVariantGenerator(seed=tc.seed)
-        elif tc.seed is not None:
-            logger.info("TuneConfig(seed=...) seeds the default searcher only; seed %s yourself",
-                        type(searcher).__name__)
-        try:
-            searcher.set_search_properties(tc.metric, tc.mode, self._param_space)
-            searcher.set_num_samples(tc.num_samples)
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from exc
-        return searcher, self._caps_trials(searcher.total_trials, tc.num_samples)
-
-    @staticmethod
-    def _caps_trials(total_trials: int | None, num_samples: int) -> bool:
-        """Whether the loop stops at `num_samples`: always, unless the searcher's own count
-        (`total_trials`) is larger; a smaller one ends the searcher before the cap anyway."""
-        return total_trials is None or num_samples == -1 or total_trials <= num_samples
-
-    def _scheduler(self, searcher: Searcher) -> TrialScheduler:
-        tc = self._tune_config
-        scheduler = tc.scheduler or FIFOScheduler()
-        if not scheduler.supports_model_based_searchers and searcher.learns_from_results:
-            raise ConfigError(
-                f"{type(scheduler).__name__} cannot be combined with {type(searcher).__name__}: "
-                "it changes trial configs mid-training, so the searcher's model would learn "
-                "from results that belong to other configs; use the default random/grid "
-                "search (BasicVariantGenerator) with it"
-            )
-        try:
-            scheduler.set_search_properties(tc.metric, tc.mode)
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from exc
-        ckpt = self._run_config.checkpoint_config
-        if (
-            not scheduler.supports_model_based_searchers
-            and self._kind is TrainableKind.CLASS
-            and not ckpt.checkpoint_frequency
-        ):
-            logger.warning(
-                "%s copies the checkpoints of good trials into bad ones, but %s saves one only "
-                "when paused: set RunConfig(checkpoint_config=CheckpointConfig("
-                "checkpoint_frequency=...)), e.g. to the perturbation interval",
-                type(scheduler).__name__,
-                trainable_name(self._trainable),
-            )
-        return scheduler
-
     def _default_name(self) -> str:
         # Real time even in a simulation: the name tells runs apart, as the user started them.
         stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
@@ -308,7 +231,7 @@ class Tuner:
             RestoreError: The experiment was saved again after `Tuner.restore` read it.
             ConfigError: Invalid settings, e.g. `num_samples=-1` with nothing to end it.
         """
-        _check_bounded(self._tune_config, self._run_config)
+        check_bounded(self._tune_config, self._run_config)
         fs, path, name = self._experiment_location()
         with ExperimentLock.acquire(fs, path, clock=self._real_clock) as lock:
             grid = self._fit(fs, path, name, lock)
@@ -330,7 +253,7 @@ class Tuner:
         rc, tc = self._run_config, self._tune_config
         restored = self._restored
         if restored is not None:
-            _check_unchanged_since_restore(fs, path, restored)
+            check_unchanged_since_restore(fs, path, restored.state)
         elif has_state(fs, path):
             logger.warning(
                 "%s already holds an experiment; a new one is started over it (its trials "
@@ -350,7 +273,7 @@ class Tuner:
         from tuner.output._loggers import default_logger_callbacks
 
         callbacks: list[Callback] = [*default_logger_callbacks(), *rc.callbacks]
-        searcher, cap = self._searcher()
+        searcher, cap = build_searcher(tc, self._param_space)
         settings = ExperimentSettings(
             name=name,
             path=path,
@@ -383,7 +306,9 @@ class Tuner:
                 f"{type(executor).__name__}'s worker processes cannot write to: use "
                 "executor=InProcessExecutor(), or a local or s3:// storage path"
             )
-        scheduler = self._scheduler(searcher)
+        scheduler = build_scheduler(
+            tc, rc.checkpoint_config, self._kind, trainable_name(self._trainable), searcher
+        )
         stopper = make_stopper(rc.stop)
         resumed: dict[str, Any] = {}
         if restored is not None:
@@ -437,7 +362,7 @@ class Tuner:
             trials=lambda: controller.trials,
             period_s=period,
             sequence=int(restored.state.get("sequence", 0)) if restored is not None else 0,
-            before_save=lambda: _flush_outputs(callbacks, syncer),
+            before_save=lambda: flush_outputs(callbacks, syncer),
             finished=lambda: (
                 controller.trials.count(TrialStatus.TERMINATED)
                 + controller.trials.count(TrialStatus.ERROR)
@@ -445,7 +370,7 @@ class Tuner:
             clock=saver_clock,
         )
         self.last_saver = saver
-        controller.periodic.append(self._on_real_time(_Flusher(callbacks, syncer)))
+        controller.periodic.append(self._on_real_time(Flusher(callbacks, syncer)))
         controller.periodic.append(
             saver if saver_clock is self._clock else ClockedTask(saver, saver_clock)
         )
@@ -464,7 +389,7 @@ class Tuner:
         if stopper is not None:
             stopper.on_experiment_start(self._clock)
         try:
-            with _interrupts_pause(controller):
+            with interrupts_pause(controller):
                 controller.run()
         except KeyboardInterrupt:
             raise  # the second Ctrl-C: the state saved last stays as it is
@@ -556,74 +481,3 @@ class Tuner:
         )
 
 
-def _check_unchanged_since_restore(fs: Any, path: str, restored: _Restored) -> None:
-    """Refuse to continue from a state that another run saved over since `Tuner.restore` read it."""
-    read, now = restored.state.get("sequence"), load_state(fs, path).get("sequence")
-    if now != read:
-        raise RestoreError(
-            f"experiment {path} was saved again (state sequence {read} -> {now}) by another run "
-            "after Tuner.restore() read it: call Tuner.restore() again to continue from its "
-            "latest state"
-        )
-
-
-def _check_bounded(tc: TuneConfig, rc: RunConfig) -> None:
-    """Raise ConfigError if `num_samples=-1` would sample trials forever.
-
-    Bounded: a time budget, a stopper that can end the experiment, or a search algorithm of
-    the user's own (it may return FINISHED). The built-in searchers never finish at -1, and
-    per-trial stop criteria end trials, not the sampling.
-    """
-    if tc.num_samples != -1 or tc.time_budget_s is not None:
-        return
-    if may_end_experiment(make_stopper(rc.stop)):
-        return
-    searcher = tc.search_alg
-    while searcher is not None and hasattr(searcher, "searcher"):  # ConcurrencyLimiter, Repeater
-        searcher = searcher.searcher
-    if searcher is not None and not type(searcher).__module__.startswith("searchers."):
-        return
-    raise ConfigError(
-        "TuneConfig(num_samples=-1) samples trials without end, and nothing ends the experiment "
-        f"(time_budget_s=None, stop={rc.stop!r}; per-trial criteria end trials, not the "
-        "sampling): set TuneConfig(time_budget_s=...), or RunConfig(stop=...) with a Stopper "
-        "that ends the experiment (TimeoutStopper, ExperimentPlateauStopper, or your own whose "
-        "stop_all() returns True), or set num_samples to the number of trials to run"
-    )
-
-
-def _flush_outputs(callbacks: list[Callback], syncer: Any) -> None:
-    """Write buffered trial output files and, for remote storage, upload them now."""
-    for callback in callbacks:
-        callback.flush()
-    if syncer is not None:
-        syncer.sync_all()
-        syncer.wait()
-
-
-@contextlib.contextmanager
-def _interrupts_pause(controller: TuneController) -> Iterator[None]:
-    """First Ctrl-C (or SIGTERM): pause trials, save, end cleanly. Second Ctrl-C: raise at once."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    seen = 0
-
-    def handler(signum: int, frame: Any) -> None:
-        nonlocal seen
-        seen += 1
-        if seen > 1:
-            raise KeyboardInterrupt
-        controller.interrupt()
-        sys.stderr.write(
-            f"\n[tuner] interrupted: stopping trials and saving the experiment; to resume, run "
-            f"Tuner.restore({controller.settings.path!r}, trainable=...).fit(). "
-            "Press Ctrl-C again to exit at once.\n"
-        )
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
