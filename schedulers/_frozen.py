@@ -32,10 +32,9 @@ Example:
 from __future__ import annotations
 
 import copy
+import sys
 from collections.abc import ItemsView, Iterable, Iterator, Mapping, ValuesView
 from typing import Any, NoReturn, SupportsIndex, overload
-
-import numpy as np
 
 _FIX = (
     "a trial view's config and last_result are read-only; change a copy "
@@ -59,7 +58,10 @@ def freeze(value: Any) -> Any:
         return tuple(freeze(item) for item in value)
     if type(value) is set:
         return frozenset(value)
-    if isinstance(value, np.ndarray) and value.flags.writeable:
+    # A value can only be an ndarray once numpy is loaded: looking it up, rather than importing
+    # it here, keeps numpy out of `import tuner` (trial views are on that import path).
+    np = sys.modules.get("numpy")
+    if np is not None and isinstance(value, np.ndarray) and value.flags.writeable:
         view = value.view()
         view.flags.writeable = False
         return view

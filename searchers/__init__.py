@@ -1,11 +1,17 @@
-"""Searchers: propose configurations from a search space and learn from their results."""
+"""Searchers: propose configurations from a search space and learn from their results.
 
+The base class, the search space and the default `BasicVariantGenerator` are imported with the
+package; every other searcher and helper is imported on first use (PEP 562), so that
+`import tuner` pays neither for numpy nor for optuna. `from searchers import TPESearch` and
+`searchers.TPESearch` work as usual.
+"""
+
+from __future__ import annotations
+
+import importlib as _importlib
 import typing as _typing
 
 from searchers._base import FINISHED, Searcher, SearchSignal
-from searchers._bayesopt import BayesOptSearch
-from searchers._concurrency import ConcurrencyLimiter
-from searchers._repeater import TRIAL_INDEX, Repeater
 from searchers._space import (
     Categorical,
     Domain,
@@ -28,22 +34,41 @@ from searchers._space import (
     sample_from,
     uniform,
 )
-from searchers._space_json import NotSerializableError, space_from_json, space_to_json
-from searchers._tpe import TPESearch
 from searchers._variant_generator import BasicVariantGenerator
 
 if _typing.TYPE_CHECKING:
+    from searchers._bayesopt import BayesOptSearch
+    from searchers._concurrency import ConcurrencyLimiter
     from searchers._optuna import OptunaSearch
+    from searchers._repeater import TRIAL_INDEX, Repeater
+    from searchers._space_json import NotSerializableError, space_from_json, space_to_json
+    from searchers._tpe import TPESearch
+
+# public name -> the private module that defines it, imported on first access
+_LAZY = {
+    "TRIAL_INDEX": "searchers._repeater",
+    "BayesOptSearch": "searchers._bayesopt",
+    "ConcurrencyLimiter": "searchers._concurrency",
+    "NotSerializableError": "searchers._space_json",
+    "OptunaSearch": "searchers._optuna",  # optuna itself loads only when one is built
+    "Repeater": "searchers._repeater",
+    "TPESearch": "searchers._tpe",
+    "space_from_json": "searchers._space_json",
+    "space_to_json": "searchers._space_json",
+}
 
 
 def __getattr__(name: str) -> _typing.Any:
-    # OptunaSearch (and its translation of spaces) is imported on first use: `import tuner`
-    # stays fast, and optuna itself is imported only when an OptunaSearch is built.
-    if name == "OptunaSearch":
-        from searchers._optuna import OptunaSearch
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'searchers' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip __getattr__
+    return value
 
-        return OptunaSearch
-    raise AttributeError(f"module 'searchers' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 __all__ = [

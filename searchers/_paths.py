@@ -8,11 +8,12 @@ to users as `model/layers/0/units`. Dicts and lists are walked to any depth; eve
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from searchers._space import Domain, Function, GridSearch
+
+if TYPE_CHECKING:  # numpy loads when a searcher draws, not with `import tuner`
+    import numpy as np
 
 Path = tuple[Any, ...]
 

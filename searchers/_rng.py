@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+# numpy is imported in the functions: it loads when a searcher or scheduler is built, not with
+# `import tuner` (these helpers sit on that import path through `BasicVariantGenerator`).
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def make_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
     """A generator from a seed (None: fresh entropy), or the given generator itself."""
+    import numpy as np
+
     if isinstance(seed, np.random.Generator):
         return seed
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
@@ -24,6 +29,8 @@ def rng_state(rng: np.random.Generator) -> dict[str, Any]:
 
 def load_rng(state: Mapping[str, Any]) -> np.random.Generator:
     """A generator in the state returned by `rng_state`."""
+    import numpy as np
+
     name = state["bit_generator"]
     bit_generator_cls = getattr(np.random, name, None)
     if bit_generator_cls is None:
@@ -34,6 +41,8 @@ def load_rng(state: Mapping[str, Any]) -> np.random.Generator:
 
 
 def _plain(value: Any) -> Any:
+    import numpy as np
+
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, np.ndarray):
@@ -44,6 +53,8 @@ def _plain(value: Any) -> Any:
 
 
 def _numpy(value: Any) -> Any:
+    import numpy as np
+
     if isinstance(value, dict):
         if "__ndarray__" in value:
             return np.asarray(value["__ndarray__"], dtype=value["dtype"])

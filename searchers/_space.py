@@ -20,9 +20,10 @@ import math
 import numbers
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # numpy loads when a searcher draws, not with `import tuner`
+    import numpy as np
 
 _EPS = 1e-9
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from searchers._base import FINISHED, Searcher, SearchSignal
 from searchers._paths import Path, find_grids, merge, resolve
 from searchers._rng import load_rng, make_rng, rng_state
+
+if TYPE_CHECKING:  # numpy loads when the generator is built, not with `import tuner`
+    import numpy as np
 
 FOREVER = -1
 """`num_samples` value meaning: keep sampling until the experiment stops."""
@@ -192,7 +193,7 @@ class BasicVariantGenerator(Searcher):
         if self.constant_grid_search:
             if grid_index == 0:
                 self._repeat_seed = int(self._rng.integers(2**63))
-            rng = np.random.default_rng(self._repeat_seed)
+            rng = make_rng(self._repeat_seed)
         config = resolve(segment.space, rng, segment.grid_point(grid_index))
         self._index += 1
         self._live[trial_id] = None

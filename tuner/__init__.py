@@ -10,6 +10,7 @@ Example:
     ...     # doctest: +SKIP
 """
 
+import importlib as _importlib
 import typing as _typing
 
 from schedulers import FIFOScheduler, TrialScheduler
@@ -40,15 +41,6 @@ from tuner._session import (
     get_preemption_info,
     report,
 )
-from tuner._stoppers import (
-    CombinedStopper,
-    ExperimentPlateauStopper,
-    FunctionStopper,
-    MaximumIterationStopper,
-    Stopper,
-    TimeoutStopper,
-    TrialPlateauStopper,
-)
 from tuner._trainable import Trainable, with_resources
 from tuner._tuner import Tuner
 from tuner._version import __version__ as __version__
@@ -71,34 +63,53 @@ from tuner.exceptions import (
     WorkerGroupError,
 )
 from tuner.executors._base import Executor
-from tuner.executors._in_process import InProcessExecutor
-from tuner.executors._local import LocalExecutor
-from tuner.executors._simulated import SimulatedExecutor
+from tuner.stopper import (
+    CombinedStopper,
+    ExperimentPlateauStopper,
+    FunctionStopper,
+    MaximumIterationStopper,
+    Stopper,
+    TimeoutStopper,
+    TrialPlateauStopper,
+)
 from tuner.storage._checkpoint import Checkpoint
-from tuner.torch._scaling import ScalingConfig
 
 if _typing.TYPE_CHECKING:
+    from tuner.executors._in_process import InProcessExecutor
+    from tuner.executors._local import LocalExecutor
+    from tuner.executors._simulated import SimulatedExecutor
     from tuner.executors.dask._executor import DaskExecutor
     from tuner.torch._data_parallel import DataParallelTrainer
+    from tuner.torch._scaling import ScalingConfig
+
+# What `Tuner` itself needs is imported above. These are imported on first use (PEP 562), so
+# that `import tuner` stays fast: the executors (the default LocalExecutor is built by `fit()`
+# when none is given), and torch's and dask's parts, which import torch and dask.
+_LAZY = {
+    "DaskExecutor": "tuner.executors.dask._executor",
+    "DataParallelTrainer": "tuner.torch._data_parallel",  # Ray Train's name
+    "InProcessExecutor": "tuner.executors._in_process",
+    "LocalExecutor": "tuner.executors._local",
+    "ScalingConfig": "tuner.torch._scaling",
+    "SimulatedExecutor": "tuner.executors._simulated",
+}
+# Ray Tune's `tune.schedulers`, `tune.search`, `tune.stopper`, `tune.experiment`, `tune.logger`,
+# `tune.result`: the submodules `tuner.<name>`.
+_SUBMODULES = frozenset({"schedulers", "search", "stopper", "experiment", "logger", "result"})
 
 
 def __getattr__(name: str) -> _typing.Any:
-    # DaskExecutor is imported on first use: most users never need it, and `import tuner`
-    # should stay fast.
-    if name == "DaskExecutor":
-        from tuner.executors.dask._executor import DaskExecutor
-
-        return DaskExecutor
-    if name == "DataParallelTrainer":  # Ray Train's name; imports torch
-        from tuner.torch._data_parallel import DataParallelTrainer
-
-        return DataParallelTrainer
-    # Ray Tune's `tune.schedulers`, `tune.search`, `tune.experiment`, `tune.logger`, `tune.result`
-    if name in ("schedulers", "search", "experiment", "logger", "result"):
-        import importlib
-
-        return importlib.import_module(f"tuner.{name}")
+    if name in _LAZY:
+        value = getattr(_importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # later look-ups skip __getattr__
+        return value
+    if name in _SUBMODULES:
+        return _importlib.import_module(f"tuner.{name}")
     raise AttributeError(f"module 'tuner' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 __all__ = [

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tuner._stoppers import Stopper
     from tuner.experiment import Trial
+    from tuner.stopper import Stopper
     from tuner.storage._checkpoint import Checkpoint
 
 

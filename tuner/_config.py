@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     from schedulers import TrialScheduler
     from searchers import Searcher
     from tuner._callback import Callback
-    from tuner._stoppers import Stopper
     from tuner.experiment import Trial
+    from tuner.stopper import Stopper
 
 
 def _is_int(value: Any) -> bool:

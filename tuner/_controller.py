@@ -19,7 +19,7 @@ from tuner._exploits import ExploitBook
 from tuner._lifecycle import LifeCycle, StopReason, TrialEvent
 from tuner._metric_check import MetricCheck
 from tuner._settings import ExperimentSettings
-from tuner._stoppers import Stopper
+from tuner.stopper import Stopper
 from tuner._trainable import TrainableKind
 from tuner._trial import (
     ERROR,

@@ -41,7 +41,8 @@ from tuner import (
     report,
     uniform,
 )
-from tuner._stoppers import CombinedStopper, make_stopper
+from tuner._stoppers import make_stopper
+from tuner.stopper import CombinedStopper
 
 
 def ok(config: dict[str, Any]) -> None:

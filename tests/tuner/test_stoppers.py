@@ -10,7 +10,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tuner._stoppers import (
+from tuner._stoppers import make_stopper, may_end_experiment
+from tuner.exceptions import ConfigError
+from tuner.stopper import (
     CombinedStopper,
     DictStopper,
     ExperimentPlateauStopper,
@@ -19,9 +21,7 @@ from tuner._stoppers import (
     Stopper,
     TimeoutStopper,
     TrialPlateauStopper,
-    make_stopper,
 )
-from tuner.exceptions import ConfigError
 
 
 class FakeClock:
@@ -350,3 +350,22 @@ def test_make_stopper_by_type() -> None:
 def test_make_stopper_rejects_other_types(stop: Any, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         make_stopper(stop)
+
+
+class _EndsAll(MaximumIterationStopper):
+    def stop_all(self) -> bool:
+        return True
+
+
+def test_may_end_experiment_only_where_stop_all_can_be_true() -> None:
+    per_trial = [MaximumIterationStopper(1), TrialPlateauStopper("loss"),
+                 FunctionStopper(lambda trial_id, result: False), DictStopper({"loss": 1})]
+    for stopper in per_trial:
+        assert not may_end_experiment(stopper), stopper
+    assert not may_end_experiment(None)
+    assert may_end_experiment(TimeoutStopper(60))
+    assert may_end_experiment(ExperimentPlateauStopper("loss"))
+    assert may_end_experiment(_EndsAll(1)), "a subclass that overrides stop_all may end it"
+    assert not may_end_experiment(CombinedStopper(*per_trial))
+    assert may_end_experiment(CombinedStopper(*per_trial, CombinedStopper(TimeoutStopper(60))))
+    assert CombinedStopper(*per_trial).stoppers == tuple(per_trial)
