@@ -4,7 +4,7 @@ A HyperBand run (class trainable, checkpoints at each pause) of --trials trials 
 claims 1 to 4 hours, on --workers simulated workers. Prints the real seconds the fit() took, the
 trial-hours simulated (sum of time_total_s), the virtual time the cluster took (makespan), the
 results handled, and how many simulated hours each real second replayed. Then the same with the
-state saved at its default period (5 virtual seconds, i.e. every turn of the loop).
+state saved by the default "auto" rule (at most 5% of real time spent saving).
 
 Run: python bench/simulated.py [--trials 1000] [--workers 64] [--period-h 6] [--repeats 1]
 """

@@ -19,7 +19,6 @@ from tuner._exploits import ExploitBook
 from tuner._lifecycle import LifeCycle, StopReason, TrialEvent
 from tuner._metric_check import MetricCheck
 from tuner._settings import ExperimentSettings
-from tuner.stopper import Stopper
 from tuner._trainable import TrainableKind
 from tuner._trial import (
     ERROR,
@@ -49,6 +48,7 @@ from tuner.experiment._trial import ExperimentFacts
 from tuner.experiment._views import TrialViews
 from tuner.output._experiment_files import append_error, append_perturbations
 from tuner.output._progress import BestTracker, StatusReporter
+from tuner.stopper import Stopper
 from tuner.storage._checkpoint_book import CheckpointBook
 
 if TYPE_CHECKING:
@@ -103,7 +103,8 @@ class TuneController:
         self._started_at = clock.monotonic() - elapsed_before
         self._check_metric = MetricCheck(settings.metric)
         self.checkpoints = CheckpointBook(
-            settings.filesystem, settings.checkpoint_config, self.trials
+            settings.filesystem, settings.checkpoint_config, self.trials,
+            copy_in_background=executor.clock is None,  # no real-time races in a simulation
         )
         self.exploits = ExploitBook(self.trials, self.checkpoints, scheduler)
         self._infos: dict[str, TrialInfo] = {}

@@ -34,9 +34,17 @@ class CheckpointBook:
     """
 
     def __init__(
-        self, fs: fsspec.AbstractFileSystem, config: CheckpointConfig, trials: TrialTable
+        self,
+        fs: fsspec.AbstractFileSystem,
+        config: CheckpointConfig,
+        trials: TrialTable,
+        *,
+        copy_in_background: bool = True,
     ) -> None:
+        """`copy_in_background=False` copies between trials at once even on remote storage:
+        in a simulation, where a copy running in real time would make runs differ."""
         self._fs = fs
+        self._copy_in_background = copy_in_background
         self._config = config
         self._trials = trials
         self._janitor = CheckpointJanitor(fs)
@@ -102,7 +110,7 @@ class CheckpointBook:
         On remote storage the copy runs in the background: `ready(into)` says when it is done.
         """
         dest = join(into.path, checkpoint_dir_name(into.next_checkpoint_index))
-        if is_local(self._fs):
+        if is_local(self._fs) or not self._copy_in_background:
             copy_checkpoint(self._fs, record.path, dest)
         else:
             if self._copier is None:
