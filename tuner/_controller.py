@@ -13,7 +13,7 @@ from tuner._callback import Callback, TrialInfo
 from tuner._callback_hooks import CallbackHooks
 from tuner._candidates import Candidates
 from tuner._checkpoint_requests import CheckpointRequests
-from tuner._clock import Clock
+from tuner._clock import Clock, wake_after
 from tuner._component_errors import component_error
 from tuner._exploits import ExploitBook
 from tuner._lifecycle import LifeCycle, StopReason, TrialEvent
@@ -144,6 +144,11 @@ class TuneController:
             time_budget_s=self.settings.time_budget_s,
         )
         self.executor.check_resources(self.settings.resources)
+        budget = self.settings.time_budget_s
+        if budget is not None:  # a virtual clock must not jump over the deadline
+            wake_after(self.clock, self._started_at, budget)
+        if self.stopper is not None:
+            self.stopper.on_experiment_start(self.clock)
         self._running = True
         try:
             # Tasks due at once run before any trial starts: the first state save among them,

@@ -18,7 +18,7 @@ from typing import Any
 from schedulers import TrialScheduler, TrialStatus
 from searchers import Searcher
 from tuner._callback import Callback
-from tuner._clock import Clock, ClockedTask, SystemClock, wake_after
+from tuner._clock import Clock, ClockedTask, SystemClock
 from tuner._config import RunConfig, TuneConfig, log_file_names
 from tuner._controller import ExperimentSettings, TuneController
 from tuner._experiment_parts import (
@@ -383,11 +383,6 @@ class Tuner:
         controller.periodic.append(self._on_real_time(lock.heartbeat(on_lost=lock_lost)))
         executor.setup(self._trainable, self._kind, self._clock, reuse=tc.reuse_actors)
         executor.check_storage(fs, path)
-        if tc.time_budget_s is not None:  # the loop counts from here, as `started` does
-            started = self._clock.monotonic() - resumed.get("elapsed_s", 0.0)
-            wake_after(self._clock, started, tc.time_budget_s)
-        if stopper is not None:
-            stopper.on_experiment_start(self._clock)
         try:
             with interrupts_pause(controller):
                 controller.run()
