@@ -31,9 +31,7 @@ from tuner._trial import (
 )
 from tuner._trial_factory import TrialFactory
 from tuner._trial_start import rewind_outputs, start_spec
-from tuner.exceptions import (
-    TrialError,
-)
+from tuner.exceptions import TrialError
 from tuner.executors._base import Executor
 from tuner.executors._protocol import (
     CheckpointEvent,
