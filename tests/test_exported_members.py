@@ -7,7 +7,7 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("package", ["tuner", "schedulers", "searchers"])
+@pytest.mark.parametrize("package", ["tuner", "schedulers", "searchers", "tuner.testing"])
 def test_all_is_complete_and_importable(package: str) -> None:
     module = importlib.import_module(package)
     public = {
@@ -22,7 +22,7 @@ def test_all_is_complete_and_importable(package: str) -> None:
         assert hasattr(module, name), f"{package}.__all__ names {name!r}, which is missing"
 
 
-@pytest.mark.parametrize("package", ["tuner", "schedulers", "searchers"])
+@pytest.mark.parametrize("package", ["tuner", "schedulers", "searchers", "tuner.testing"])
 def test_all_is_sorted(package: str) -> None:
     names = importlib.import_module(package).__all__
     # isort-style order, as ruff's RUF022 keeps it: SCREAMING_CASE, then CamelCase, then the rest.

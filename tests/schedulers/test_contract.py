@@ -1,9 +1,16 @@
-"""Every scheduler through the same life cycle, with the fake event loop from conftest."""
+"""Every scheduler through the scheduler contract (`tuner.testing.SchedulerContract`).
+
+Each class runs the contract's checks on one built-in scheduler, through the real `Tuner` on
+simulated workers in virtual time; see `tuner/testing/_scheduler_contract.py` for what is
+checked.
+"""
 
 from __future__ import annotations
 
+import gc
 import json
-from collections.abc import Callable
+import warnings
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +18,8 @@ import pytest
 from schedulers import (
     PB2,
     ASHAScheduler,
+    AsyncHyperBandScheduler,
+    Decision,
     FIFOScheduler,
     HyperBandScheduler,
     MedianStoppingRule,
@@ -18,127 +27,254 @@ from schedulers import (
     PopulationBasedTrainingReplay,
     TrialScheduler,
     TrialStatus,
+    TrialView,
 )
-from searchers._space import uniform
+from searchers import uniform
+from tuner import Callback, RunConfig, SimulatedExecutor, TuneConfig, Tuner
+from tuner.testing import SchedulerContract, contract_trainable
+from tuner.testing._runs import InterruptAfter, saved_trials
 
-REPLAY_LOG = [
-    {
-        "target_trial_id": "b",
-        "donor_trial_id": "a",
-        "target_iteration": 3,
-        "donor_iteration": 3,
-        "old_config": {"x": 1.0},
-        "new_config": {"x": 1.5},
-    }
-]
 
-# name -> (factory, number of trials)
-FACTORIES: dict[str, tuple[Callable[[], TrialScheduler], int]] = {
-    "fifo": (lambda: FIFOScheduler(metric="score", mode="max"), 5),
-    "asha": (lambda: ASHAScheduler(metric="score", mode="max", max_t=9, reduction_factor=2), 8),
-    "asha_brackets": (
-        lambda: ASHAScheduler(metric="score", mode="max", max_t=9, reduction_factor=2, brackets=2),
-        8,
-    ),
-    "hyperband": (lambda: HyperBandScheduler(metric="score", mode="max", max_t=9), 12),
-    "median": (
-        lambda: MedianStoppingRule(
-            "training_iteration", metric="score", mode="max", grace_period=2, min_samples_required=2
-        ),
-        6,
-    ),
-    "median_soft": (
-        lambda: MedianStoppingRule(
-            "training_iteration", metric="score", mode="max", grace_period=2, hard_stop=False
-        ),
-        6,
-    ),
-    "pbt": (
-        lambda: PopulationBasedTraining(
+class TestFIFOScheduler(SchedulerContract):
+    def make_scheduler(self) -> TrialScheduler:
+        return FIFOScheduler()
+
+
+class TestASHAScheduler(SchedulerContract):
+    def make_scheduler(self) -> TrialScheduler:
+        return ASHAScheduler(max_t=9, grace_period=1, reduction_factor=2)
+
+
+class TestAsyncHyperBandWithBracketsInMaxMode(SchedulerContract):
+    metric = "score"
+    mode = "max"
+
+    def make_scheduler(self) -> TrialScheduler:
+        # Its own metric and mode, agreeing with the TuneConfig's.
+        return AsyncHyperBandScheduler(
+            metric="score", mode="max", max_t=9, grace_period=1, reduction_factor=2, brackets=2
+        )
+
+
+class TestHyperBandScheduler(SchedulerContract):
+    def make_scheduler(self) -> TrialScheduler:
+        return HyperBandScheduler(max_t=9, reduction_factor=3)
+
+
+class TestMedianStoppingRule(SchedulerContract):
+    def make_scheduler(self) -> TrialScheduler:
+        return MedianStoppingRule(
+            "training_iteration", grace_period=2, min_samples_required=2
+        )
+
+
+class TestMedianStoppingRuleThatPauses(SchedulerContract):
+    def make_scheduler(self) -> TrialScheduler:
+        return MedianStoppingRule(
+            "training_iteration", grace_period=2, min_samples_required=2, hard_stop=False
+        )
+
+
+class TestPopulationBasedTraining(SchedulerContract):
+    def make_scheduler(self) -> TrialScheduler:
+        return PopulationBasedTraining(
             "training_iteration",
-            metric="score",
-            mode="max",
             perturbation_interval=2,
-            hyperparam_mutations={"x": uniform(0.5, 2.0)},
+            hyperparam_mutations={"x": uniform(0.0, 1.0)},
             seed=0,
-        ),
-        6,
-    ),
-    "pbt_synch": (
-        lambda: PopulationBasedTraining(
+        )
+
+
+class TestSynchronousPopulationBasedTraining(SchedulerContract):
+    def make_scheduler(self) -> TrialScheduler:
+        return PopulationBasedTraining(
             "training_iteration",
-            metric="score",
-            mode="max",
             perturbation_interval=2,
-            hyperparam_mutations={"x": [0.5, 1.0, 1.5, 2.0]},
+            hyperparam_mutations={"x": [0.1, 0.3, 0.5, 0.9]},
             synch=True,
             seed=0,
-        ),
-        6,
-    ),
-    "pb2": (
-        lambda: PB2(
+        )
+
+
+class TestPB2(SchedulerContract):
+    def make_scheduler(self) -> TrialScheduler:
+        return PB2(
             "training_iteration",
-            metric="score",
-            mode="max",
             perturbation_interval=2,
-            hyperparam_bounds={"x": [0.5, 2.0]},
+            hyperparam_bounds={"x": [0.0, 1.0]},
             seed=0,
-        ),
-        6,
-    ),
-    "replay": (lambda: PopulationBasedTrainingReplay(REPLAY_LOG), 1),
-}
+        )
 
 
-@pytest.fixture(params=sorted(FACTORIES))
-def factory(request: pytest.FixtureRequest) -> tuple[Callable[[], TrialScheduler], int]:
-    return FACTORIES[request.param]
+class TestHyperBandWithAClassTrainable(SchedulerContract):
+    trainable_kind = "class"
+
+    def make_scheduler(self) -> TrialScheduler:
+        return HyperBandScheduler(max_t=9, reduction_factor=3)
 
 
-def configs(n: int) -> list[dict[str, Any]]:
-    return [{"x": 0.5 + 0.25 * (i % 7)} for i in range(n)] if n > 1 else [{"x": 1.0}]
+class TestPopulationBasedTrainingWithAClassTrainable(SchedulerContract):
+    trainable_kind = "class"
+
+    def make_scheduler(self) -> TrialScheduler:
+        return PopulationBasedTraining(
+            "training_iteration",
+            perturbation_interval=2,
+            hyperparam_mutations={"x": uniform(0.0, 1.0)},
+            seed=0,
+        )
 
 
-def test_runs_every_trial_to_an_end(factory: Any, fake_loop: Any) -> None:
-    make, n = factory
-    loop = fake_loop(make(), configs(n), workers=3, max_iter=10)
-    loop.run()  # asserts choose_trial_to_run never picks a finished trial
-    assert all(t.status is TrialStatus.TERMINATED for t in loop.trials.values())
+REPLAYED = [
+    {"target_trial_id": "b", "donor_trial_id": "a", "target_iteration": 3,
+     "donor_iteration": 3, "old_config": {"x": 0.9}, "new_config": {"x": 0.5}},
+    {"target_trial_id": "b", "donor_trial_id": "c", "target_iteration": 6,
+     "donor_iteration": 6, "old_config": {"x": 0.5}, "new_config": {"x": 0.3}},
+]
 
 
-def test_state_is_json_and_a_restored_scheduler_decides_the_same(
-    factory: Any, fake_loop: Any
+class TestPopulationBasedTrainingReplay(SchedulerContract):
+    num_samples = 1  # it replays one trial
+    fail_trial = None
+    interrupt_after = 4
+
+    def make_scheduler(self) -> TrialScheduler:
+        return PopulationBasedTrainingReplay(REPLAYED)
+
+    def param_space(self) -> dict[str, Any]:
+        return dict(PopulationBasedTrainingReplay(REPLAYED).config)
+
+
+# ---------------------------------------------------------------------------- beyond the contract
+@pytest.mark.parametrize(
+    "contract",
+    [TestASHAScheduler, TestHyperBandScheduler, TestMedianStoppingRule,
+     TestSynchronousPopulationBasedTraining, TestPB2],
+    ids=["asha", "hyperband", "median", "pbt", "pb2"],
+)
+def test_a_second_end_hook_changes_nothing(
+    contract: type[SchedulerContract], tmp_path: Path
 ) -> None:
-    make, n = factory
-    original = fake_loop(make(), configs(n), workers=3, max_iter=10)
-    for _ in range(13):
-        original.step()
-    state = json.loads(json.dumps(original.scheduler.state_dict()))
-    fresh = make()
-    fresh.set_search_properties("score", "max")
-    fresh.load_state_dict(state)
-    restored = original.clone_with(fresh)
-    original.log = []
-    for _ in range(2000):
-        if not original.step():
-            break
-        assert restored.step()
-    assert not restored.step()
-    assert restored.log == original.log
-    assert json.dumps(original.scheduler.state_dict()) == json.dumps(fresh.state_dict())
+    """The loop tells a scheduler of each end once; a second call (from a loop of one's own,
+    or a test) is ignored by the built-in schedulers."""
+    run = contract().run_experiment(tmp_path)
+    scheduler = run.recorder.scheduler
+    before = json.dumps(scheduler.state_dict(), sort_keys=True)
+    for trial in saved_trials(run.path):
+        view = TrialView(trial["trial_id"], trial["config"], TrialStatus(trial["status"]),
+                         trial["last_result"], bool(trial["checkpoints"]))
+        scheduler.on_trial_remove(view)
+        scheduler.on_trial_error(view)
+        scheduler.on_trial_complete(view, view.last_result)
+    assert json.dumps(scheduler.state_dict(), sort_keys=True) == before
+    assert list(scheduler.take_trials_to_stop()) == []
 
 
-def test_error_and_remove_hooks_are_safe_at_any_time(factory: Any, fake_loop: Any) -> None:
-    make, n = factory
-    loop = fake_loop(make(), configs(n), workers=2, max_iter=10)
-    for _ in range(7):
-        loop.step()
-    first = next(iter(loop.trials.values()))
-    if not first.status.is_finished:
-        first.status = TrialStatus.ERROR
-        loop.running = [t for t in loop.running if t != first.trial_id]
-        loop.scheduler.on_trial_error(first.view())
-    loop.scheduler.on_trial_remove(first.view())  # twice, and for an ended trial: ignored
-    loop.run()
-    assert all(t.status.is_finished for t in loop.trials.values())
+class RaiseOnResult(Callback):
+    """Fails in `on_trial_result` at the `n`-th result, as a buggy callback would."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def on_trial_result(self, iteration: int, trials: Any, trial: Any, result: Any,
+                        **info: Any) -> None:
+        self.n -= 1
+        if self.n == 0:
+            raise RuntimeError("a callback failed")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: a callback that raises in on_trial_result keeps that result from the callbacks "
+    "after it (the result.json logger among them), yet the loop has counted it in "
+    "trial.num_results and saves that count on its way out; the restored run trusts the count "
+    "and the file never gets the result (tuner/_callback_hooks.py result(), "
+    "tuner/_controller.py _on_result)",
+)
+def test_a_callback_error_keeps_a_result_from_result_json(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="a callback failed"):
+        Tuner(
+            contract_trainable,
+            param_space={"x": 0.5, "iterations": 6},
+            tune_config=TuneConfig(metric="loss", mode="min"),
+            run_config=RunConfig(storage_path=str(tmp_path), name="cb", verbose=0,
+                                 callbacks=[RaiseOnResult(3)]),
+            executor=SimulatedExecutor(n_workers=1),
+        ).fit()
+    grid = Tuner.restore(str(tmp_path / "cb"), contract_trainable,
+                         executor=SimulatedExecutor(n_workers=1)).fit()
+    rows = [json.loads(line) for line in Path(grid[0].path, "result.json").read_text().splitlines()]
+    assert [row["training_iteration"] for row in rows] == [1, 2, 3, 4, 5, 6]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: a KeyboardInterrupt out of the loop (the second Ctrl-C) leaves the trial output "
+    "files open: TuneController.run's KeyboardInterrupt branch (tuner/_controller.py) shuts the "
+    "executor and the checkpoint book down but never closes the callbacks "
+    "(hooks.experiment_end), so result.json, progress.csv and the TensorBoard file of each "
+    "running trial stay open until garbage collection, with a ResourceWarning",
+)
+def test_a_crash_out_of_fit_leaves_no_file_open(tmp_path: Path) -> None:
+    with pytest.raises(KeyboardInterrupt):
+        Tuner(
+            contract_trainable,
+            param_space={"x": 0.5, "iterations": 6},
+            tune_config=TuneConfig(metric="loss", mode="min"),
+            run_config=RunConfig(storage_path=str(tmp_path), name="crash", verbose=0,
+                                 callbacks=[InterruptAfter(3, crash=True)]),
+            executor=SimulatedExecutor(n_workers=1),
+        ).fit()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+# ---------------------------------------------------------------------------- the contract's teeth
+class _NotJSONState(FIFOScheduler):
+    def state_dict(self) -> dict[str, Any]:
+        return {"seen": (1, 2)}  # a tuple: a list after a round trip through the state file
+
+
+class _StopsTheFinished(FIFOScheduler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.done: list[str] = []
+
+    def on_trial_complete(self, trial: TrialView, result: Any) -> None:
+        self.done.append(trial.trial_id)
+
+    def take_trials_to_stop(self) -> list[str]:
+        return self.done[-1:]
+
+
+class _Unseeded(FIFOScheduler):
+    def on_trial_result(self, trial: TrialView, result: Any) -> Decision:
+        import random
+
+        return Decision.STOP if random.random() < 0.2 else Decision.CONTINUE
+
+
+def _contract(scheduler: type[TrialScheduler]) -> SchedulerContract:
+    class Contract(SchedulerContract):
+        def make_scheduler(self) -> TrialScheduler:
+            return scheduler()
+
+    return Contract()
+
+
+def test_the_contract_catches_a_state_that_is_not_json(tmp_path: Path) -> None:
+    with pytest.raises(AssertionError, match=r"state_dict\(\)\['seen'\] is \(1, 2\)"):
+        _contract(_NotJSONState).test_state_is_json_and_loads_back(tmp_path)
+
+
+def test_the_contract_catches_decisions_on_finished_trials(tmp_path: Path) -> None:
+    with pytest.raises(AssertionError,
+                       match=r"take_trials_to_stop for trial \S+ after its on_trial_complete"):
+        _contract(_StopsTheFinished).test_decisions_touch_only_live_trials(tmp_path)
+
+
+def test_the_contract_catches_decisions_that_differ_between_runs(tmp_path: Path) -> None:
+    with pytest.raises(AssertionError, match="decisions of two runs differ"):
+        _contract(_Unseeded).test_same_seeds_same_decisions(tmp_path)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
 
 import pytest
 
 from schedulers import Decision, HyperBandScheduler, TrialStatus, TrialView
 from schedulers._hyperband import bracket_plan
+from tuner import RunConfig, SimulatedExecutor, TuneConfig, Tuner, grid_search
+from tuner.testing import RecordingScheduler, contract_trainable
+from tuner.testing._runs import saved_statuses
+from tuner.testing._trainable import trial_index
 
 CONTINUE, PAUSE, STOP = Decision.CONTINUE, Decision.PAUSE, Decision.STOP
 
@@ -93,29 +97,41 @@ def test_waiting_trials_are_not_resumed() -> None:
     assert hb.choose_trial_to_run([view("t3", TrialStatus.PAUSED)]) is None
 
 
+def run(tmp_path: Path, xs: list[float], *, workers: int, iterations: int = 9) -> dict[int, int]:
+    """HyperBand(max_t=9) through the real loop, on trials of `contract_trainable` with these
+    `x` (created in this order; a smaller ``|x - 0.3|`` scores higher). Each trial's last
+    iteration, by creation index; every trial must have ended, told to the scheduler once."""
+    recorder = RecordingScheduler(make(metric="score"))
+    grid = Tuner(
+        contract_trainable,
+        param_space={"x": grid_search(xs), "iterations": iterations},
+        tune_config=TuneConfig(metric="score", mode="max", scheduler=recorder),
+        run_config=RunConfig(storage_path=str(tmp_path), name="hb", verbose=0),
+        executor=SimulatedExecutor(n_workers=workers),
+    ).fit()
+    assert recorder.problems == []
+    statuses = saved_statuses(str(tmp_path / "hb"))
+    assert set(statuses.values()) == {TrialStatus.TERMINATED}
+    assert recorder.end_problems(statuses) == []
+    return {trial_index(r.trial_id): int(r.metrics["training_iteration"]) for r in grid}
+
+
 @pytest.mark.parametrize("n_trials", [1, 2, 4, 7, 20])
 @pytest.mark.parametrize("workers", [1, 3])
 def test_experiments_smaller_than_a_bracket_complete(
-    n_trials: int, workers: int, fake_loop: Any
+    n_trials: int, workers: int, tmp_path: Path
 ) -> None:
-    loop = fake_loop(
-        make(metric="score"),
-        [{"x": 1 + i % 5} for i in range(n_trials)],
-        workers=workers,
-        max_iter=20,
-    )
-    loop.run()
-    assert all(t.status is TrialStatus.TERMINATED for t in loop.trials.values())
-    assert all(t.iteration <= 9 for t in loop.trials.values())
+    reached = run(tmp_path, [0.05 * i for i in range(n_trials)], workers=workers, iterations=20)
+    assert all(iteration <= 9 for iteration in reached.values())
 
 
-def test_the_best_trial_of_a_full_bracket_reaches_max_t(fake_loop: Any) -> None:
-    loop = fake_loop(make(metric="score"), [{"x": i} for i in range(1, 18)], workers=4)
-    loop.run()
-    # 3 + 5 + 9: the third bracket (t8..t16) keeps 3 at 1 and 1 at 3; t16 has the largest x.
-    reached = sorted(t.trial_id for t in loop.trials.values() if t.iteration == 9)
-    assert reached == ["t0", "t1", "t16", "t2", "t6", "t7"]
-    assert [t.iteration for t in loop.trials.values()][8:] == [1] * 6 + [3, 3, 9]
+def test_the_best_trial_of_a_full_bracket_reaches_max_t(tmp_path: Path) -> None:
+    # x falls towards 0.3: the later a trial, the better it scores, t16 best of all.
+    reached = run(tmp_path, [0.3 + 0.01 * (16 - i) for i in range(17)], workers=4)
+    # 3 + 5 + 9: all of the first bracket; 2 of the second's 5 (t6, t7) at milestone 3; the
+    # third (t8..t16) keeps 3 at 1 and 1 at 3.
+    assert sorted(i for i, iteration in reached.items() if iteration == 9) == [0, 1, 2, 6, 7, 16]
+    assert [reached[i] for i in range(8, 17)] == [1] * 6 + [3, 3, 9]
 
 
 @pytest.mark.parametrize(

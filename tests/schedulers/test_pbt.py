@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,9 @@ import pytest
 from schedulers import Decision, Exploit, PopulationBasedTraining, TrialStatus, TrialView
 from schedulers._pbt_explore import explore
 from searchers._space import choice, randint, uniform
+from tuner import RunConfig, SimulatedExecutor, TuneConfig, Tuner, grid_search
+from tuner.testing import RecordingScheduler, contract_trainable
+from tuner.testing._runs import saved_statuses
 
 CONTINUE, PAUSE = Decision.CONTINUE, Decision.PAUSE
 CONFIG = {"lr": 0.01, "momentum": 0.5, "batch": 32}
@@ -253,9 +257,18 @@ def test_missing_metric_is_named() -> None:
 
 
 @pytest.mark.parametrize("synch", [False, True])
-def test_a_population_runs_to_the_end(synch: bool, fake_loop: Any) -> None:
-    pbt = make(metric="score", synch=synch, hyperparam_mutations={"x": uniform(0.5, 2.0)})
-    loop = fake_loop(pbt, [{"x": 0.5 + 0.2 * i} for i in range(6)], workers=2, max_iter=10)
-    loop.run()
-    assert all(t.status is TrialStatus.TERMINATED for t in loop.trials.values())
-    assert any(entry[0] == "exploit" for entry in loop.log)
+def test_a_population_runs_to_the_end(synch: bool, tmp_path: Path) -> None:
+    recorder = RecordingScheduler(
+        make(metric="score", synch=synch, hyperparam_mutations={"x": uniform(0.5, 2.0)})
+    )
+    Tuner(
+        contract_trainable,
+        param_space={"x": grid_search([0.5 + 0.2 * i for i in range(6)]), "iterations": 10},
+        tune_config=TuneConfig(metric="score", mode="max", scheduler=recorder),
+        run_config=RunConfig(storage_path=str(tmp_path), name="pbt", verbose=0),
+        executor=SimulatedExecutor(n_workers=2),
+    ).fit()
+    statuses = saved_statuses(str(tmp_path / "pbt"))
+    assert set(statuses.values()) == {TrialStatus.TERMINATED}
+    assert recorder.problems == [] and recorder.end_problems(statuses) == []
+    assert any(decision[0] == "exploit" for decision in recorder.decisions)

@@ -1,0 +1,152 @@
+"""A searcher wrapper that passes every call through and checks it against the searcher's life
+cycle (`searchers.Searcher`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from searchers import FINISHED, Searcher, SearchSignal
+from tuner.testing._json import json_problem
+from tuner.testing._space_check import space_problems
+
+
+class RecordingSearcher(Searcher):
+    """Wraps a searcher: passes every call on to it, and records and checks each.
+
+    What it checks, as each call comes (`problems` lists what went wrong, in order):
+
+    - every suggestion is a dict, None or `FINISHED`, and a dict lies in the search space
+      (`space_problems`);
+    - the loop asks once for each trial id it got a config for, reports results only of
+      suggested trials that have not completed, and tells `on_trial_complete` exactly once
+      per suggested trial;
+    - `state_dict()` is plain JSON data every time it is asked for (each state save).
+
+    `suggested` maps each trial id to its config, in order.
+
+    Args:
+        searcher: The searcher to wrap.
+        suggested: Trials an earlier run had been suggested, with their configs (a restore).
+        completed: Those of them that had completed in the state it is restored from.
+
+    Example:
+        >>> from searchers import BasicVariantGenerator
+        >>> recorder = RecordingSearcher(BasicVariantGenerator(seed=0))
+        >>> # Tuner(..., tune_config=TuneConfig(search_alg=recorder)).fit(); then:
+        >>> recorder.problems
+        []
+    """
+
+    def __init__(
+        self,
+        searcher: Searcher,
+        *,
+        suggested: Mapping[str, Mapping[str, Any]] | None = None,
+        completed: Iterable[str] = (),
+    ) -> None:
+        super().__init__()
+        self.searcher = searcher
+        # What the loop reads of a searcher's class, from the wrapped one.
+        self.max_queued = searcher.max_queued
+        self.learns_from_results = searcher.learns_from_results
+        self.space: Mapping[str, Any] = {}
+        self.problems: list[str] = []
+        self.suggested: dict[str, dict[str, Any]] = {
+            t: dict(c) for t, c in (suggested or {}).items()
+        }
+        self.completed: dict[str, bool] = dict.fromkeys(completed, False)
+        self.states: list[dict[str, Any]] = []
+
+    def _problem(self, message: str) -> None:
+        self.problems.append(f"{type(self.searcher).__name__}: {message}")
+
+    @property
+    def metric(self) -> str | None:
+        return self.searcher.metric
+
+    @metric.setter
+    def metric(self, value: str | None) -> None:
+        if hasattr(self, "searcher"):
+            self.searcher.metric = value
+
+    @property
+    def mode(self) -> str | None:
+        return self.searcher.mode
+
+    @mode.setter
+    def mode(self, value: str | None) -> None:
+        if hasattr(self, "searcher"):
+            self.searcher.mode = value
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        return self.searcher.metrics
+
+    @property
+    def total_trials(self) -> int | None:
+        return self.searcher.total_trials
+
+    def set_num_samples(self, num_samples: int) -> None:
+        self.searcher.set_num_samples(num_samples)
+
+    def set_search_properties(
+        self, metric: str | None, mode: str | None, param_space: Mapping[str, Any]
+    ) -> None:
+        self.searcher.set_search_properties(metric, mode, param_space)
+        self.space = param_space
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | SearchSignal | None:
+        config = self.searcher.suggest(trial_id)
+        if config is None or config is FINISHED:
+            return config
+        if not isinstance(config, dict):
+            self._problem(f"suggest({trial_id!r}) returned {config!r}: a dict, None or FINISHED")
+            return config
+        if trial_id in self.suggested:
+            self._problem(f"suggest({trial_id!r}) was asked again after it gave a config")
+        self.suggested[trial_id] = dict(config)
+        for problem in space_problems(config, self.space):
+            self._problem(f"trial {trial_id}: {problem}")
+        return config
+
+    def _check_live(self, call: str, trial_id: str) -> None:
+        if trial_id not in self.suggested:
+            self._problem(f"{call} for trial {trial_id}, which it never suggested")
+        elif trial_id in self.completed:
+            self._problem(f"{call} for trial {trial_id}, which had completed")
+
+    def on_trial_result(self, trial_id: str, result: Mapping[str, Any]) -> None:
+        self._check_live("on_trial_result", trial_id)
+        self.searcher.on_trial_result(trial_id, result)
+
+    def on_trial_complete(
+        self, trial_id: str, result: Mapping[str, Any] | None = None, error: bool = False
+    ) -> None:
+        self._check_live("on_trial_complete", trial_id)
+        self.completed[trial_id] = error
+        self.searcher.on_trial_complete(trial_id, result, error)
+
+    def add_evaluated_points(
+        self, points: Sequence[Mapping[str, Any]], results: Sequence[Mapping[str, Any]]
+    ) -> None:
+        self.searcher.add_evaluated_points(points, results)
+
+    def state_dict(self) -> dict[str, Any]:
+        state = self.searcher.state_dict()
+        problem = json_problem(state, "state_dict()")
+        if problem is not None:
+            self._problem(problem)
+        self.states.append(state)
+        return state
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.searcher.load_state_dict(state)
+
+    def end_problems(self, finished: Iterable[str]) -> list[str]:
+        """Suggested trials among `finished` that the searcher was not told had completed."""
+        return [
+            f"trial {trial_id} finished, but on_trial_complete was never called for it"
+            for trial_id in finished
+            if trial_id in self.suggested and trial_id not in self.completed
+        ]
