@@ -52,7 +52,9 @@ class OptunaSearch(ModelSearcher):
 
     State: every trial told to the study is stored as JSON and replayed into a fresh study on
     `load_state_dict`. Optuna samplers keep their own random state, which is not restored: a
-    restored searcher is equivalent to the original (same knowledge) but not bit-identical.
+    restored searcher is equivalent to the original (same knowledge) but not bit-identical. Its
+    sampler is seeded anew (from `seed` and the number of suggestions made, or at random for a
+    sampler passed in), so that it does not draw the first run's startup configs again.
 
     Args:
         space: Tuner domains, a define-by-run function or Optuna distributions; None to take
@@ -195,18 +197,32 @@ class OptunaSearch(ModelSearcher):
 
     def _get_study(self) -> Any:
         if self._study is None:
-            optuna = self._optuna
-            sampler = self._sampler or optuna.samplers.TPESampler(seed=self._seed)
+            sampler = self._sampler_for_study()
             if self.objectives is not None:
                 directions = self.objectives.directions
             else:
                 directions = ["maximize" if self.mode == "max" else "minimize"]
-            self._study = optuna.create_study(directions=directions, sampler=sampler)
+            self._study = self._optuna.create_study(directions=directions, sampler=sampler)
             for point in self._enqueued[self._n_suggested:]:
                 self._study.enqueue_trial(point)
             for record in self._told:  # a restored state: what the original study knew
                 self._study.add_trial(self._frozen_trial(record, record["values"]))
         return self._study
+
+    def _sampler_for_study(self) -> Any:
+        """The sampler of a new study. One rebuilt after a restore (suggestions made already)
+        gets a new seed: the same seed would draw the first run's startup configs again."""
+        optuna, resumed = self._optuna, self._n_suggested > 0
+        if self._sampler is not None:
+            if resumed:
+                self._sampler.reseed_rng()
+            return self._sampler
+        seed = self._seed
+        if resumed and seed is not None:
+            import numpy as np  # the seed after `n_suggested` suggestions, the same every time
+
+            seed = int(np.random.SeedSequence([seed, self._n_suggested]).generate_state(1)[0])
+        return optuna.samplers.TPESampler(seed=seed)
 
     def _frozen_trial(self, record: Mapping[str, Any], values: list[float]) -> Any:
         json_to_distribution = self._optuna.distributions.json_to_distribution

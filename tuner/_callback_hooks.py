@@ -10,11 +10,12 @@ nobody overrides costs nothing on the hot path.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import inspect
 import logging
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tuner._callback import Callback, LoggerCallback, TrialInfo
@@ -233,11 +234,12 @@ class CallbackHooks:
         view = self._views[trial_id]
         if self._on_result:
             trials, iteration = self._views.all, self.iteration
-            for positional, hook in self._on_result:
-                if positional:
-                    hook(iteration, view, result)
-                else:
-                    hook(iteration=iteration, trials=trials, trial=view, result=result)
+            with _all_called() as call:
+                for positional, hook in self._on_result:
+                    if positional:
+                        call(hook, iteration, view, result)
+                    else:
+                        call(hook, iteration=iteration, trials=trials, trial=view, result=result)
         asked = view._checkpoint_requested and view._take_checkpoint_request()
         return asked or bool(result.get(SHOULD_CHECKPOINT))
 
@@ -275,13 +277,14 @@ class CallbackHooks:
         if not hooks:
             return
         trials = self._views.all
-        if trial_id is None:
-            for hook in hooks:
-                hook(iteration=self.iteration, trials=trials)
-        else:
-            view = self._views[trial_id]
-            for hook in hooks:
-                hook(iteration=self.iteration, trials=trials, trial=view)
+        with _all_called() as call:
+            if trial_id is None:
+                for hook in hooks:
+                    call(hook, iteration=self.iteration, trials=trials)
+            else:
+                view = self._views[trial_id]
+                for hook in hooks:
+                    call(hook, iteration=self.iteration, trials=trials, trial=view)
 
     def _setup_call(
         self, method: Callable[..., None], form: HookForm
@@ -303,3 +306,23 @@ class CallbackHooks:
         if name == "on_experiment_end":
             return lambda *, trials, **_: method([info_of(t) for t in trials])
         return lambda *, trial, **_: method(info_of(trial))
+
+
+@contextlib.contextmanager
+def _all_called() -> Iterator[Callable[..., None]]:
+    """Call every hook even when one raises, then raise the first error.
+
+    The built-in loggers come after the user's callbacks: one callback's error must not keep a
+    result (or a trial's end) from the files, since the loop has counted it as written.
+    """
+    errors: list[BaseException] = []
+
+    def call(hook: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+        try:
+            hook(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - raised below, after the other hooks ran
+            errors.append(exc)
+
+    yield call
+    if errors:
+        raise errors[0]

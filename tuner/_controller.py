@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Sequence
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from schedulers import Decision, TrialScheduler
 from searchers import Searcher
-from tuner._callback import Callback, TrialInfo
+from tuner._callback import Callback
 from tuner._callback_hooks import CallbackHooks
 from tuner._candidates import Candidates
 from tuner._checkpoint_requests import CheckpointRequests
@@ -30,6 +31,7 @@ from tuner._trial import (
     TrialTable,
 )
 from tuner._trial_factory import TrialFactory
+from tuner._trial_infos import TrialInfos
 from tuner._trial_start import rewind_outputs, start_spec
 from tuner.exceptions import TrialError
 from tuner.executors._base import Executor
@@ -105,7 +107,7 @@ class TuneController:
             copy_in_background=executor.clock is None,  # no real-time races in a simulation
         )
         self.exploits = ExploitBook(self.trials, self.checkpoints, scheduler)
-        self._infos: dict[str, TrialInfo] = {}
+        self.info = TrialInfos(self.local_dir)
         self.views = TrialViews(
             ExperimentFacts(settings.trainable_name, settings.local_path, settings.filesystem)
         )
@@ -169,9 +171,12 @@ class TuneController:
                 if finished:
                     break
         except KeyboardInterrupt:
-            # A second Ctrl-C: leave at once; the state saved last stays valid.
+            # A second Ctrl-C: leave at once; the state saved last stays valid. The callbacks
+            # still close their files (the loggers'), so that nothing is left open.
             self.executor.shutdown()
             self.checkpoints.close()
+            with contextlib.suppress(Exception):
+                self.hooks.experiment_end()
             raise
         except BaseException as exc:
             # An error in the loop itself: pause what runs, so that a restore resumes it.
@@ -297,19 +302,6 @@ class TuneController:
 
     def add_trial(self, trial: Trial) -> None:
         self.factory.add(trial)
-
-    def info(self, trial: Trial) -> TrialInfo:
-        cached = self._infos.get(trial.trial_id)
-        if cached is not None and cached.config is trial.config and cached.status == trial.status.value:
-            return cached
-        info = TrialInfo(
-            trial.trial_id, trial.name, trial.config, self.local_dir(trial), trial.status.value
-        )
-        if not trial.status.is_finished:
-            self._infos[trial.trial_id] = info
-        else:
-            self._infos.pop(trial.trial_id, None)
-        return info
 
     def _start(self, trial: Trial) -> None:
         if trial.status is PAUSED:

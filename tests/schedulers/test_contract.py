@@ -183,15 +183,9 @@ class RaiseOnResult(Callback):
             raise RuntimeError("a callback failed")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a callback that raises in on_trial_result keeps that result from the callbacks "
-    "after it (the result.json logger among them), yet the loop has counted it in "
-    "trial.num_results and saves that count on its way out; the restored run trusts the count "
-    "and the file never gets the result (tuner/_callback_hooks.py result(), "
-    "tuner/_controller.py _on_result)",
-)
-def test_a_callback_error_keeps_a_result_from_result_json(tmp_path: Path) -> None:
+def test_a_callback_error_keeps_no_result_from_result_json(tmp_path: Path) -> None:
+    """Every callback hears of a result, the loggers after one that raised among them: the
+    loop counted it as written, and the restored run trusts that count."""
     with pytest.raises(RuntimeError, match="a callback failed"):
         Tuner(
             contract_trainable,
@@ -207,15 +201,8 @@ def test_a_callback_error_keeps_a_result_from_result_json(tmp_path: Path) -> Non
     assert [row["training_iteration"] for row in rows] == [1, 2, 3, 4, 5, 6]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a KeyboardInterrupt out of the loop (the second Ctrl-C) leaves the trial output "
-    "files open: TuneController.run's KeyboardInterrupt branch (tuner/_controller.py) shuts the "
-    "executor and the checkpoint book down but never closes the callbacks "
-    "(hooks.experiment_end), so result.json, progress.csv and the TensorBoard file of each "
-    "running trial stay open until garbage collection, with a ResourceWarning",
-)
 def test_a_crash_out_of_fit_leaves_no_file_open(tmp_path: Path) -> None:
+    """A second Ctrl-C (a KeyboardInterrupt out of the loop) still closes the loggers' files."""
     with pytest.raises(KeyboardInterrupt):
         Tuner(
             contract_trainable,

@@ -57,15 +57,6 @@ class TestOptunaSearch(SearcherContract):
         pytest.importorskip("optuna")
         return OptunaSearch(seed=6, points_to_evaluate=[{"lr": 0.01}])
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="bug: OptunaSearch.load_state_dict replays the told trials into a study whose "
-        "sampler is built afresh from the same seed (searchers/_optuna.py _get_study), so the "
-        "restored searcher draws its startup configs again: the restored experiment repeats "
-        "configs the first run suggested",
-    )
-    def test_a_restored_searcher_continues(self, tmp_path: Path) -> None:
-        super().test_a_restored_searcher_continues(tmp_path)
 
 
 class TestConcurrencyLimiterOverTPE(SearcherContract):

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import gc
 import json
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -53,19 +51,6 @@ class InterruptAfter(Callback):
         if self.left <= 0:
             self.left = 1 << 62  # once
             raise KeyboardInterrupt if self.crash else Interrupted("stopped mid-run by the test")
-
-
-def collect_after_crash() -> None:
-    """Close, quietly, the trial output files a crash out of `fit()` left open.
-
-    `fit()` leaves the loggers' files open when a `KeyboardInterrupt` goes through it (see
-    tests/schedulers/test_contract.py, `test_a_crash_out_of_fit_leaves_no_file_open`); their
-    `ResourceWarning` at garbage collection would fail whichever test pytest runs then. Call it
-    after the `except` block, once the traceback that holds them is gone.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        gc.collect()
 
 
 def simulated(n_workers: int) -> SimulatedExecutor:

@@ -19,7 +19,6 @@ from tuner.testing._results import ResultLog, sequence_problems
 from tuner.testing._runs import (
     InterruptAfter,
     Interrupted,
-    collect_after_crash,
     file_results,
     fit,
     iterations_by_trial,
@@ -149,23 +148,20 @@ class SchedulerContract:
         recorder, log = RecordingScheduler(self.make_scheduler()), ResultLog()
         callbacks: list[Callback] = [log] if stop is None else [log, stop]
         tune_config, run_config = self._configs(recorder, callbacks)
-        grid, crashed = None, False
+        grid = None
         try:
             grid = fit(self.trainable(), storage_path=str(tmp_path), name=name,
                        param_space=self.contract_space(), tune_config=tune_config,
                        run_config=run_config, n_workers=self.n_workers)
-        except (Interrupted, KeyboardInterrupt) as stopped:
+        except (Interrupted, KeyboardInterrupt):
             if stop is None:
                 raise
-            crashed = isinstance(stopped, KeyboardInterrupt)
         else:
             if stop is not None:
                 raise AssertionError(
                     f"the experiment ended before the test stopped it after {stop.after} "
                     "results: lower interrupt_after"
                 )
-        if crashed:
-            collect_after_crash()
         return SchedulerRun(str(tmp_path / name), grid, recorder, log)
 
     def restore_experiment(self, first: SchedulerRun) -> SchedulerRun:
