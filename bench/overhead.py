@@ -1,15 +1,23 @@
-"""Per-trial and per-result overhead of the engine.
+"""Per-trial and per-result overhead of the engine, with every logger on (as by default).
 
-Prints, for the chosen executor:
-  * fit() wall time of N trivial function trials x R reports (and results per second),
-  * the rate at which one trial streams results (process executor and in-process),
+Prints medians over --repeats runs of:
+  * `import tuner` + fit() of 100 trivial trials x 10 reports in a fresh process, default
+    executor (worker processes), and fit() of 20 trials x 10 reports in this process;
+  * the rate at which one trial streams results, through worker processes (LocalExecutor) and
+    in-process (InProcessExecutor), and the cost per result;
+  * the cost per result handled by the event loop under FIFO, HyperBand and PBT, at 50, 500 and
+    5,000 trials of a few reports each (fit() wall time / results; the trials' starts and ends
+    included), on `tuner.SimulatedExecutor` when there is one, else `InProcessExecutor`;
   * `python -c "import tuner"` time, and the time from fit() start to the first result.
+With Ray Tune installed (`import ray` works) the same figures for it are printed beside.
 
-Targets on a 2-core machine: 100 x 10 in under 1 s; >= 5,000 results/s through the process
-executor and >= 50,000/s in-process; import under 0.3 s; first result under 0.5 s.
-Figures are medians over --repeats runs; this machine may be shared and noisy.
+Targets on a 2-core machine: 100 x 10 under 1 s; >= 20,000 results/s streamed through worker
+processes and >= 50,000/s in-process; import under 0.3 s; first result under 0.5 s. This
+machine may be shared and noisy: read the medians.
 
-Run: python bench/overhead.py [--executor local|inprocess|dask] [--trials 100] [--reports 10]
+Run: python bench/overhead.py [--repeats 3] [--stream 50000] [--sizes 50,500,5000]
+    [--reports 4] [--large-repeats 1] [--only fit,stream,schedulers,import]
+(5,000 trials take minutes under HyperBand and PBT on a 2-core machine: one run each by default.)
 """
 
 from __future__ import annotations
@@ -22,13 +30,21 @@ import sys
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
 
 import argparse  # noqa: E402
+import importlib.util  # noqa: E402
 import logging  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
 
+import tuner  # noqa: E402
+from schedulers import (  # noqa: E402
+    FIFOScheduler,
+    HyperBandScheduler,
+    PopulationBasedTraining,
+)
 from tuner import (  # noqa: E402
     Callback,
     InProcessExecutor,
@@ -37,12 +53,17 @@ from tuner import (  # noqa: E402
     TuneConfig,
     Tuner,
     report,
+    uniform,
 )
+
+HAVE_RAY = importlib.util.find_spec("ray") is not None
 
 
 def trivial(config: dict[str, Any]) -> None:
     for i in range(config["reports"]):
-        report({"loss": float(i)})
+        # time_this_iter_s: the virtual seconds a step takes on the SimulatedExecutor (the
+        # other executors fill in the real ones).
+        report({"loss": float(i) * config.get("lr", 1.0), "time_this_iter_s": 1.0})
 
 
 class FirstResult(Callback):
@@ -58,42 +79,64 @@ class FirstResult(Callback):
             self.at = time.perf_counter()
 
 
-_cluster: Any = None
-
-
 def make_executor(kind: str) -> Any:
-    global _cluster
     if kind == "local":
         return LocalExecutor()
-    if kind == "inprocess":
-        return InProcessExecutor()
-    from dask.distributed import Client, LocalCluster
-
-    from tuner import DaskExecutor
-
-    # One cluster for every run, as a user keeps theirs: its start-up is not the engine's.
-    if _cluster is None:
-        logging.getLogger("distributed").setLevel(logging.WARNING)
-        _cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                host="127.0.0.1", dashboard_address=":0")
-    return DaskExecutor(Client(_cluster))
+    if kind == "simulated":
+        return tuner.SimulatedExecutor(n_workers=8)
+    return InProcessExecutor()
 
 
-def fit_once(kind: str, trials: int, reports: int) -> tuple[float, float]:
+def make_scheduler(name: str, reports: int) -> Any:
+    if name == "fifo":
+        return FIFOScheduler()
+    if name == "hyperband":
+        return HyperBandScheduler(metric="loss", mode="min", max_t=reports, reduction_factor=2)
+    return PopulationBasedTraining(
+        "training_iteration", metric="loss", mode="min", perturbation_interval=2,
+        hyperparam_mutations={"lr": uniform(0.5, 2.0)}, seed=0,
+    )
+
+
+def fit_once(kind: str, trials: int, reports: int, scheduler: str = "fifo") -> tuple[float, float]:
+    """fit() wall time and the time to its first result, in seconds."""
     first = FirstResult()
+    space: dict[str, Any] = {"reports": reports}
+    if scheduler == "pbt":
+        space["lr"] = uniform(0.5, 2.0)
     with tempfile.TemporaryDirectory() as storage:
-        tuner = Tuner(
+        job = Tuner(
             trivial,
-            param_space={"reports": reports},
-            tune_config=TuneConfig(num_samples=trials),
-            run_config=RunConfig(storage_path=storage, name="bench", verbose=0,
-                                 callbacks=[first]),
+            param_space=space,
+            tune_config=TuneConfig(num_samples=trials, scheduler=make_scheduler(scheduler, reports)),
+            run_config=RunConfig(storage_path=storage, name="bench", verbose=0, callbacks=[first]),
             executor=make_executor(kind),
         )
         start = time.perf_counter()
-        tuner.fit()
+        job.fit()
         wall = time.perf_counter() - start
     return wall, (first.at or start) - start
+
+
+_FRESH_FIT = """
+import tempfile, time
+start = time.perf_counter()
+from tuner import Tuner, TuneConfig, RunConfig, report
+def trivial(config):
+    for i in range(10):
+        report({"loss": float(i)})
+with tempfile.TemporaryDirectory() as storage:
+    Tuner(trivial, tune_config=TuneConfig(num_samples=100),
+          run_config=RunConfig(storage_path=storage, name="bench", verbose=0)).fit()
+print(time.perf_counter() - start)
+"""
+
+
+def fresh_fit() -> float:
+    """`import tuner` and fit() of 100 x 10 in a new process, default executor."""
+    out = subprocess.run([sys.executable, "-c", _FRESH_FIT], check=True, capture_output=True,
+                         text=True)
+    return float(out.stdout.split()[-1])
 
 
 def import_time() -> float:
@@ -102,36 +145,116 @@ def import_time() -> float:
     return time.perf_counter() - start
 
 
+# ---------------------------------------------------------------------------- Ray Tune
+def ray_fit(trials: int, reports: int, scheduler: str = "fifo") -> float:
+    """The same fit() with Ray Tune (only run when `import ray` works)."""
+    import ray
+    from ray import tune as ray_tune
+    from ray.tune import schedulers as ray_schedulers
+
+    def ray_trivial(config: dict[str, Any]) -> None:
+        for i in range(config["reports"]):
+            ray_tune.report({"loss": float(i) * config.get("lr", 1.0)})
+
+    space: dict[str, Any] = {"reports": reports}
+    if scheduler == "fifo":
+        chosen: Any = ray_schedulers.FIFOScheduler()
+    elif scheduler == "hyperband":
+        chosen = ray_schedulers.HyperBandScheduler(metric="loss", mode="min", max_t=reports,
+                                                   reduction_factor=2)
+    else:
+        space["lr"] = ray_tune.uniform(0.5, 2.0)
+        chosen = ray_schedulers.PopulationBasedTraining(
+            time_attr="training_iteration", metric="loss", mode="min", perturbation_interval=2,
+            hyperparam_mutations={"lr": ray_tune.uniform(0.5, 2.0)},
+        )
+    if not ray.is_initialized():
+        ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
+    with tempfile.TemporaryDirectory() as storage:
+        job = ray_tune.Tuner(
+            ray_trivial, param_space=space,
+            tune_config=ray_tune.TuneConfig(num_samples=trials, scheduler=chosen),
+            run_config=ray_tune.RunConfig(storage_path=storage, name="bench", verbose=0),
+        )
+        start = time.perf_counter()
+        job.fit()
+        return time.perf_counter() - start
+
+
+# ---------------------------------------------------------------------------- printing
+def median(measure: Callable[[], float], repeats: int) -> float:
+    return statistics.median(measure() for _ in range(repeats))
+
+
+def side_by_side(label: str, ours: str, ray: Callable[[], str] | None) -> None:
+    line = f"{label:<58} {ours:>22}"
+    if ray is not None and HAVE_RAY:
+        try:
+            line += f"   Ray Tune: {ray()}"
+        except Exception as exc:  # noqa: BLE001  (a Ray failure must not end the benchmark)
+            line += f"   Ray Tune: failed ({type(exc).__name__}: {exc})"
+    print(line, flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--executor", choices=["local", "inprocess", "dask"], default="local")
-    parser.add_argument("--trials", type=int, default=100)
-    parser.add_argument("--reports", type=int, default=10)
-    parser.add_argument("--stream", type=int, default=20_000, help="results for the one-trial run")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--stream", type=int, default=50_000, help="results of the one-trial runs")
+    parser.add_argument("--sizes", default="50,500,5000", help="trial counts for the schedulers")
+    parser.add_argument("--reports", type=int, default=4, help="reports per trial, schedulers")
+    parser.add_argument("--large-repeats", type=int, default=1,
+                        help="repeats of the scheduler runs of 5,000 trials or more (minutes each)")
+    parser.add_argument("--only", default="fit,stream,schedulers,import")
     args = parser.parse_args()
+    only = set(args.only.split(","))
+    repeats = args.repeats
+    logging.getLogger("schedulers").setLevel(logging.ERROR)  # PBT: donors without checkpoints
+    logging.getLogger("tuner").setLevel(logging.ERROR)
+    print(f"tuner {tuner.__version__}; Ray Tune {'side by side' if HAVE_RAY else 'not installed'}; "
+          f"medians of {repeats}")
 
-    runs = [fit_once(args.executor, args.trials, args.reports) for _ in range(args.repeats)]
-    walls = [w for w, _ in runs]
-    firsts = [f for _, f in runs]
-    total = args.trials * args.reports
-    wall = statistics.median(walls)
-    print(f"executor: {args.executor}")
-    print(f"{args.trials} trials x {args.reports} reports: fit() {wall:.3f} s "
-          f"(median of {args.repeats}), {total / wall:,.0f} results/s   [target < 1 s]")
-    print(f"first result after fit() start: {statistics.median(firsts) * 1000:.0f} ms   "
-          "[target < 500 ms]")
-    for kind in ("local", "inprocess") if args.executor != "dask" else ("dask",):
-        stream = [fit_once(kind, 1, args.stream)[0] for _ in range(args.repeats)]
-        rate = args.stream / statistics.median(stream)
-        target = "5,000" if kind != "inprocess" else "50,000"
-        print(f"one trial streaming {args.stream:,} results ({kind}): {rate:,.0f} results/s   "
-              f"[target >= {target}/s]")
-    imports = [import_time() for _ in range(args.repeats)]
-    print(f"python -c 'import tuner': {statistics.median(imports) * 1000:.0f} ms   "
-          "[target < 300 ms]")
-    if _cluster is not None:
-        _cluster.close()
+    if "fit" in only:
+        side_by_side("import + fit() of 100 x 10, fresh process, default executor",
+                     f"{median(fresh_fit, repeats):.3f} s   [target < 1 s]", None)
+        walls = [fit_once("local", 20, 10) for _ in range(repeats)]
+        side_by_side("fit() of 20 trials x 10 reports, default executor",
+                     f"{statistics.median(w for w, _ in walls):.3f} s",
+                     lambda: f"{median(lambda: ray_fit(20, 10), repeats):.3f} s")
+        side_by_side("first result after fit() start",
+                     f"{statistics.median(f for _, f in walls) * 1000:.0f} ms   [target < 500 ms]",
+                     None)
+
+    if "stream" in only:
+        for kind, target in (("local", "20,000"), ("inprocess", "50,000")):
+            wall = median(lambda kind=kind: fit_once(kind, 1, args.stream)[0], repeats)
+            side_by_side(
+                f"one trial streaming {args.stream:,} results ({kind})",
+                f"{args.stream / wall:,.0f} /s ({wall / args.stream * 1e6:.1f} us)",
+                (lambda: f"{args.stream / ray_fit(1, args.stream):,.0f} /s") if kind == "local"
+                else None,
+            )
+            print(f"{'':<58} [target >= {target}/s]")
+
+    if "schedulers" in only:
+        kind = "simulated" if hasattr(tuner, "SimulatedExecutor") else "inprocess"
+        print(f"per result handled by the loop, {args.reports} reports per trial, {kind} executor:")
+        for scheduler in ("fifo", "hyperband", "pbt"):
+            for trials in (int(n) for n in args.sizes.split(",")):
+                results = trials * args.reports
+                runs = repeats if trials < 5000 else args.large_repeats
+                wall = median(
+                    lambda s=scheduler, t=trials: fit_once(kind, t, args.reports, s)[0], runs
+                )
+                side_by_side(
+                    f"  {scheduler:<9} {trials:>6,} trials",
+                    f"{wall / results * 1e6:.1f} us ({wall:.2f} s, {runs}x)",
+                    (lambda s=scheduler, t=trials, r=results: f"{ray_fit(t, args.reports, s) / r * 1e6:.0f} us")
+                    if trials <= 500 else None,
+                )
+
+    if "import" in only:
+        side_by_side("python -c 'import tuner'",
+                     f"{median(import_time, repeats) * 1000:.0f} ms   [target < 300 ms]", None)
 
 
 if __name__ == "__main__":

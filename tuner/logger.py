@@ -17,12 +17,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from tuner._callback import LoggerCallback
-from tuner.output._loggers import (
-    CSVLoggerCallback,
-    JsonLoggerCallback,
-    TBXLoggerCallback,
-    _json_default,
-)
+from tuner.output._encode import json_default as _json_default
+from tuner.output._loggers import CSVLoggerCallback, JsonLoggerCallback, TBXLoggerCallback
 
 _FLOW_AFTER = 3  # lists longer than this are written on one line, as Ray's printer does
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_./-]*$")

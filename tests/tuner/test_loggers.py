@@ -137,17 +137,30 @@ def test_json_params_repr_for_non_json_with_a_warning(
     assert "repr()" in caplog.text
 
 
-def test_json_pause_and_resume_appends(trial: TrialInfo) -> None:
+def test_json_pause_and_resume_appends_to_the_same_open_file(trial: TrialInfo) -> None:
     logger = JsonLoggerCallback()
     logger.log_trial_start(trial)
     logger.log_trial_result(0, trial, _result(1))
+    file = logger._trials["t0"].file
     logger.on_trial_pause(iteration=0, trials=[trial], trial=trial)
-    assert logger._trials == {}
     logger.log_trial_start(trial)
+    assert logger._trials["t0"].file is file and file is not None and not file.closed
     logger.log_trial_result(0, trial, _result(2))
     logger.log_trial_end(trial, failed=True)
+    assert file.closed and logger._trials == {}
     lines = Path(trial.local_path, "result.json").read_text().splitlines()
     assert [json.loads(x)["training_iteration"] for x in lines] == [1, 2]
+
+
+def test_json_params_rewritten_when_a_trial_resumes_with_another_config(
+    trial: TrialInfo,
+) -> None:
+    logger = JsonLoggerCallback()
+    logger.log_trial_start(trial)
+    exploited = TrialInfo("t0", "trial_t0", {"lr": 0.5}, trial.local_path, "RUNNING")
+    logger.log_trial_start(exploited)  # resumed after PBT changed its config
+    assert json.loads(Path(trial.local_path, "params.json").read_text()) == {"lr": 0.5}
+    logger.log_trial_end(exploited)
 
 
 # --- CSV --------------------------------------------------------------------------------------
@@ -196,7 +209,7 @@ def test_csv_widens_header_for_new_keys(trial: TrialInfo) -> None:
 def test_csv_resume_keeps_existing_header(trial: TrialInfo) -> None:
     logger = CSVLoggerCallback()
     logger.log_trial_result(0, trial, _result(1))
-    logger.on_trial_pause(iteration=0, trials=[trial], trial=trial)
+    logger.on_experiment_end(trials=[trial])
     other = CSVLoggerCallback()  # e.g. after the experiment was restored
     other.log_trial_start(trial)
     other.log_trial_result(0, trial, _result(2))
@@ -248,7 +261,7 @@ def test_tbx_scalars_and_hparams(trial: TrialInfo) -> None:
     assert info.hparams["layers"].string_value == "[64, 32]"
 
 
-def test_tbx_pause_resume_keeps_both_event_files(trial: TrialInfo) -> None:
+def test_tbx_pause_resume_writes_on_in_one_event_file(trial: TrialInfo) -> None:
     logger = TBXLoggerCallback()
     logger.log_trial_start(trial)
     logger.log_trial_result(0, trial, _result(1))
@@ -257,6 +270,17 @@ def test_tbx_pause_resume_keeps_both_event_files(trial: TrialInfo) -> None:
     logger.log_trial_result(0, trial, _result(2))
     logger.log_trial_end(trial, failed=True)
 
+    assert len(glob.glob(os.path.join(trial.local_path, "events.out.tfevents.*"))) == 1
+    assert [step for step, _ in _scalars(_read_events(trial.local_path))["tune/loss"]] == [1, 2]
+
+
+def test_a_new_run_of_a_trial_writes_a_second_event_file(trial: TrialInfo) -> None:
+    first = TBXLoggerCallback()
+    first.log_trial_result(0, trial, _result(1))
+    first.on_experiment_end(trials=[trial])
+    second = TBXLoggerCallback()  # after a restore
+    second.log_trial_result(0, trial, _result(2))
+    second.log_trial_end(trial)
     assert len(glob.glob(os.path.join(trial.local_path, "events.out.tfevents.*"))) == 2
     assert [step for step, _ in _scalars(_read_events(trial.local_path))["tune/loss"]] == [1, 2]
 

@@ -16,7 +16,9 @@ checkpoint, and each result then appears exactly once, in order:
   right in all of them.
 
 Files are replaced atomically (a temporary sibling, then a rename), so a crash here leaves the
-old file or the new one. A file that needs no change is not rewritten.
+old file or the new one. A file that needs no change is not rewritten. Loggers of this process
+that hold the files open write what they buffered and close them first
+(`tuner.output._open_files`).
 """
 
 from __future__ import annotations
@@ -31,11 +33,11 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from tuner.output._loggers import PROGRESS_FILE, RESULT_FILE
+from tuner.output import _open_files
+from tuner.output._files import EVENT_FILE_PREFIX, PROGRESS_FILE, RESULT_FILE
 
 logger = logging.getLogger(__name__)
 
-EVENT_FILE_PREFIX = "events.out.tfevents."
 _HPARAMS_TAG_PREFIX = "_hparams_/"
 
 
@@ -61,6 +63,9 @@ def rewind_trial_outputs(directory: str, keep: KeepPoint) -> int:
         The number of results ``result.json`` holds afterwards (the count the trial continues
         from; it may be less than asked if the file lost rows).
     """
+    # Writers of this process holding the files write what they buffered and close them: a
+    # writer left appending to the replaced file (or past the end of a cut one) loses results.
+    _open_files.release(directory)
     kept = _rewind_json_lines(os.path.join(directory, RESULT_FILE), keep)
     _rewind_csv(os.path.join(directory, PROGRESS_FILE), keep)
     _rewind_event_files(directory, keep)

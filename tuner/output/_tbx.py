@@ -1,8 +1,9 @@
 """tensorboardX's event-file writer and protobufs, without importing its package `__init__`.
 
 `import tensorboardX` runs `tensorboardX/writer.py`, which imports torch when it is installed:
-about a second and 200+ MB in the driver, for a process that never touches a tensor. The event
-writer, the protobuf modules and `summary.hparams` import nothing of the kind, so they are
+about a second and 200+ MB in the driver, for a process that never touches a tensor (and its
+`record_writer` imports boto3 when that is installed; event files are framed in `_tb_events`).
+Its CRC-32C, the protobuf modules and `summary.hparams` import nothing of the kind, so they are
 loaded as submodules of a placeholder package that is removed again right after: a later
 `import tensorboardX` by the user still runs the real `__init__` (which reuses these modules).
 """
@@ -20,7 +21,7 @@ _lock = threading.Lock()
 _loaded: dict[str, Any] = {}
 
 _MODULES = (
-    "tensorboardX.record_writer",
+    "tensorboardX.crc32c",
     "tensorboardX.proto.event_pb2",
     "tensorboardX.proto.summary_pb2",
     "tensorboardX.summary",
