@@ -20,22 +20,32 @@ class Candidates(Sequence["TrialView"]):
     """
 
     def __init__(self, trials: TrialTable, can_start: Callable[[Trial], bool]) -> None:
-        self._trials = trials
-        self._can_start = can_start
-        self._listed: list[TrialView] | None = None
+        self._source = (t.view() for t in trials.iter_status(PENDING, PAUSED) if can_start(t))
+        self._read: list[TrialView] = []
+        self._done = False
 
     def __iter__(self) -> Iterator[TrialView]:
-        if self._listed is not None:
-            yield from self._listed
-            return
-        for trial in self._trials.iter_status(PENDING, PAUSED):
-            if self._can_start(trial):
-                yield trial.view()
+        # What was read once is kept, so a scheduler that walks the candidates several times
+        # (PBT) checks each trial once; walks may nest or stop half-way.
+        index = 0
+        while True:
+            if index < len(self._read):
+                yield self._read[index]
+                index += 1
+            elif self._done:
+                return
+            else:
+                view = next(self._source, None)
+                if view is None:
+                    self._done = True
+                else:
+                    self._read.append(view)
 
     def _list(self) -> list[TrialView]:
-        if self._listed is None:
-            self._listed = list(iter(self))
-        return self._listed
+        if not self._done:
+            for _ in self:
+                pass
+        return self._read
 
     def __len__(self) -> int:
         return len(self._list())

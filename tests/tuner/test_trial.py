@@ -67,3 +67,26 @@ def test_table_rejects_duplicate_ids() -> None:
     table.add(make_trial("a"))
     with pytest.raises(ValueError, match="duplicate"):
         table.add(make_trial("a"))
+
+
+def test_candidates_are_read_once_in_order_and_walks_may_nest() -> None:
+    from tuner._candidates import Candidates
+    from tuner._trial import PAUSED, RUNNING
+
+    table = TrialTable()
+    for i in range(5):
+        table.add(Trial(trial_id=f"t{i}", name=f"t{i}", config={}, path=f"/x/t{i}"))
+    table["t1"].transition(RUNNING, 0.0)
+    table["t1"].transition(PAUSED, 1.0)
+    checked: list[str] = []
+
+    def can_start(trial: Trial) -> bool:
+        checked.append(trial.trial_id)
+        return trial.trial_id != "t3"
+
+    candidates = Candidates(table, can_start)
+    assert bool(candidates)
+    pairs = [(a.trial_id, b.trial_id) for a in candidates for b in candidates if a is not b]
+    assert [a.trial_id for a in candidates] == ["t0", "t2", "t4", "t1"]  # PENDING, then PAUSED
+    assert len(pairs) == 12 and len(candidates) == 4 and candidates[3].trial_id == "t1"
+    assert checked == ["t0", "t2", "t3", "t4", "t1"]  # each trial checked once
