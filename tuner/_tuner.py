@@ -333,6 +333,8 @@ class Tuner:
             rc.verbose,
             total_trials=expected_trials(searcher, cap_trials=cap, num_samples=tc.num_samples),
             time_budget_s=tc.time_budget_s,
+            # Lines are spaced in real time even when the experiment's clock is virtual.
+            pace=None if self._real_clock is self._clock else self._real_clock.monotonic,
         )
         controller = TuneController(
             settings,

@@ -362,3 +362,26 @@ def test_a_thousand_hyperband_trials_of_hours_each_take_seconds(tmp_path: Path) 
     assert len(grid) == 1000 and not grid.errors
     assert hours > 10_000
     assert real_s < 60  # a safety net only: bench/simulated.py measures it
+
+
+def test_progress_lines_are_spaced_in_real_time_and_show_virtual_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def hours(config: dict[str, Any]) -> None:
+        for _ in range(5):
+            report({"loss": config["x"], "time_this_iter_s": 3600.0})
+
+    Tuner(
+        hours,
+        param_space={"x": grid_search(list(range(40)))},
+        run_config=RunConfig(storage_path=str(tmp_path), name="lines", verbose=1),
+        executor=SimulatedExecutor(n_workers=4),
+    ).fit()
+    out = capsys.readouterr().out.splitlines()
+    lines = [line for line in out if line.startswith("[tuner ") and "TERMINATED" in line]
+    # 200 virtual hours in well under the 10 real seconds between lines: the final line only,
+    # where pacing by virtual time printed one per turn.
+    assert len(lines) <= 3, out
+    assert "40 TERMINATED of 40" in lines[-1]
+    elapsed = lines[-1].split("]")[0].split()[-1]
+    assert float(elapsed.rstrip("s")) >= 50 * 3600.0  # 40 trials x 5 h on 4 workers

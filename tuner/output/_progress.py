@@ -24,7 +24,7 @@ import math
 import os
 import shutil
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
 from schedulers import TrialStatus
@@ -152,8 +152,14 @@ class StatusReporter:
         total_trials: int | None = None,
         time_budget_s: float | None = None,
         max_rows: int = 10,
+        pace: Callable[[], float] | None = None,
     ) -> None:
+        """`pace`: the clock that spaces the lines, when it is not the experiment's (a
+        simulation's virtual time jumps, and would print a line at every turn); the lines show
+        the experiment's elapsed time all the same."""
         self.verbose = verbose
+        self._pace = pace
+        self._pace_start = pace() if pace is not None else 0.0
         self.period_s = period_s
         self.refresh_s = refresh_s
         self._out = out
@@ -282,19 +288,23 @@ class StatusReporter:
         return lines
 
     # ------------------------------------------------------------------ the loop's calls
+    def _paced(self, elapsed: float) -> float:
+        return elapsed if self._pace is None else self._pace() - self._pace_start
+
     def due_in(self, elapsed: float) -> float:
-        return max(0.0, self._next - elapsed) if self.verbose >= 1 else math.inf
+        return max(0.0, self._next - self._paced(elapsed)) if self.verbose >= 1 else math.inf
 
     def maybe_report(
         self, elapsed: float, counts: Mapping[TrialStatus, int], best: BestTracker
     ) -> None:
-        if self.verbose < 1 or elapsed < self._next:
+        paced = self._paced(elapsed)
+        if self.verbose < 1 or paced < self._next:
             return
         if self.terminal:
-            self._next = elapsed + self.refresh_s
+            self._next = paced + self.refresh_s
             self._draw(self.block(elapsed, counts, best))
         else:
-            self._next = elapsed + self.period_s
+            self._next = paced + self.period_s
             self._write(self.line(elapsed, counts, best))
 
     def result(self, trial_id: str, result: Mapping[str, Any]) -> None:
