@@ -36,7 +36,13 @@ def test_pb2_tunes_pbt_function_as_rays_pb2_example(tmp_path: Path) -> None:
         param_space={"lr": 0.0001, "some_other_factor": 1, "checkpoint_interval": interval},
     ).fit()
     assert [r.status for r in results] == ["TERMINATED"] * 4
-    assert {r.metrics["training_iteration"] for r in results} == {20}
+    # Each trial stops at its first result at or past 20. One that exploits a donor already at
+    # its final checkpoint (iteration 20, when the donor finished first) resumes from there and
+    # stops at 21: which happens depends on how the two workers race.
+    assert all(r.metrics["training_iteration"] in (20, 21) for r in results), [
+        r.metrics["training_iteration"] for r in results
+    ]
+    assert any(r.metrics["training_iteration"] == 20 for r in results)
     # PB2 moved some trials off the starting learning rate, from their checkpoints.
     assert any(r.config["lr"] != 0.0001 for r in results)
     assert (Path(results.experiment_path) / "pbt_policy.jsonl").read_text().strip()
