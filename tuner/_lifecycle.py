@@ -35,6 +35,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from schedulers import TrialStatus
+from tuner.executors._protocol import Control
 
 if TYPE_CHECKING:
     from schedulers import TrialScheduler
@@ -130,9 +131,6 @@ TABLE: Mapping[tuple[TrialStatus, TrialEvent], tuple[TrialStatus, tuple[Effect, 
     **{(status, TrialEvent.DROP): (TERMINATED, ()) for status in (RUNNING, PENDING, PAUSED)},
 }
 """The life cycle: every legal move, and what follows it."""
-
-for _effects in (effects for _, effects in TABLE.values()):
-    assert list(_effects) == sorted(_effects, key=EFFECT_ORDER.index), _effects
 
 
 def _transitions() -> dict[TrialStatus, frozenset[TrialStatus]]:
@@ -231,8 +229,6 @@ class LifeCycle:
         restored: bool,
     ) -> bool:
         """Run one effect; whether it called the scheduler."""
-        from tuner.executors._protocol import Control
-
         trial_id = trial.trial_id
         if effect is Effect.EXECUTOR_PAUSE or effect is Effect.EXECUTOR_STOP:
             if self.executor.is_active(trial_id):
