@@ -7,11 +7,12 @@ runs. `from schedulers import ASHAScheduler` and `schedulers.ASHAScheduler` work
 
 from __future__ import annotations
 
-import importlib as _importlib
 import typing as _typing
 
-from schedulers._base import Decision, Exploit, FIFOScheduler, TrialScheduler
+from schedulers._base import Decision, FIFOScheduler, TrialScheduler
+from schedulers._suggestion import SuggestionKind, TrialSuggestion, WaitingList, WaitingTrials
 from schedulers._trial_view import TrialStatus, TrialView
+from searchers._lazy import lazy_exports as _lazy_exports
 
 if _typing.TYPE_CHECKING:
     from schedulers._asha import ASHAScheduler, AsyncHyperBandScheduler
@@ -22,7 +23,7 @@ if _typing.TYPE_CHECKING:
     from schedulers._pbt_replay import PopulationBasedTrainingReplay
 
 # public name -> the private module that defines it, imported on first access
-_LAZY = {
+__getattr__, __dir__ = _lazy_exports(globals(), {
     "ASHAScheduler": "schedulers._asha",
     "AsyncHyperBandScheduler": "schedulers._asha",
     "HyperBandScheduler": "schedulers._hyperband",
@@ -30,20 +31,7 @@ _LAZY = {
     "PB2": "schedulers._pb2",
     "PopulationBasedTraining": "schedulers._pbt",
     "PopulationBasedTrainingReplay": "schedulers._pbt_replay",
-}
-
-
-def __getattr__(name: str) -> _typing.Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'schedulers' has no attribute {name!r}")
-    value = getattr(_importlib.import_module(module), name)
-    globals()[name] = value  # later look-ups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+})
 
 
 __all__ = [
@@ -51,13 +39,16 @@ __all__ = [
     "ASHAScheduler",
     "AsyncHyperBandScheduler",
     "Decision",
-    "Exploit",
     "FIFOScheduler",
     "HyperBandScheduler",
     "MedianStoppingRule",
     "PopulationBasedTraining",
     "PopulationBasedTrainingReplay",
+    "SuggestionKind",
     "TrialScheduler",
     "TrialStatus",
+    "TrialSuggestion",
     "TrialView",
+    "WaitingList",
+    "WaitingTrials",
 ]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import abc
 import enum
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
-from schedulers._frozen import thaw
-from schedulers._trial_view import TrialStatus, TrialView
+from schedulers._suggestion import TrialSuggestion, WaitingTrials
+from schedulers._trial_view import TrialView
+from searchers._objective import check_mode
 
 
 class Decision(enum.Enum):
@@ -20,23 +20,6 @@ class Decision(enum.Enum):
     STOP = "STOP"
 
 
-@dataclass(frozen=True)
-class Exploit:
-    """A request to restart a paused trial from another trial's checkpoint with a new config.
-
-    Attributes:
-        donor_trial_id: The trial whose latest checkpoint the paused trial resumes from.
-        new_config: The config the trial continues with, as plain dicts and lists (parts of a
-            view's read-only config put in it are copied, so the trial's config is its own).
-    """
-
-    donor_trial_id: str
-    new_config: Mapping[str, Any]
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "new_config", thaw(self.new_config))
-
-
 class TrialScheduler(abc.ABC):
     """Decides, after each result, whether a trial continues, pauses or stops.
 
@@ -45,16 +28,20 @@ class TrialScheduler(abc.ABC):
     1. `set_search_properties(metric, mode)` once before the first trial; a scheduler built
        with its own metric/mode checks that they agree.
     2. `on_trial_add(trial)` when a trial is created (and again for every trial on restore).
-    3. `choose_trial_to_run(trials)` whenever a slot is free: pick a PENDING or PAUSED trial.
-    4. `on_trial_result(trial, result)` after every result -> a `Decision`. After a PAUSE, and
-       again just before a paused trial resumes, `take_exploit(trial_id)` tells whether it
-       resumes from another trial's checkpoint with a new config (PBT).
-    5. `take_trials_to_stop()` after each decision, end and choice: trials the scheduler gave
-       up on.
+    3. `suggest(waiting)` whenever a worker is free -> a `TrialSuggestion`: run one of the
+       waiting trials (PBT: from another trial's checkpoint, with a new config), stop one it
+       gave up on (HyperBand) and be asked again, or None to run none now.
+    4. `on_trial_result(trial, result)` after every result -> a `Decision`.
+    5. `on_trial_status(trial)` when the loop moves a trial for a reason of its own: a failed
+       trial with retries left is PENDING again, an interrupted one PAUSED; and on restore,
+       after `load_state_dict`, for every trial that waits to run. Every other move is one the
+       scheduler asked for or hears of through another hook, so a scheduler can follow every
+       trial's status without being shown them all.
     6. Exactly one of `on_trial_complete`, `on_trial_error` or `on_trial_remove` when a trial ends.
     7. `state_dict()` / `load_state_dict()` for experiment checkpoints: plain JSON data.
 
-    Schedulers decide; they never act on trials, executors or storage.
+    Schedulers decide and return what they decide; they never act on trials, executors or
+    storage.
     """
 
     pauses_trials: bool = False
@@ -65,10 +52,8 @@ class TrialScheduler(abc.ABC):
     observations would not belong to the configs it proposed."""
 
     def __init__(self, *, metric: str | None = None, mode: str | None = None) -> None:
-        if mode is not None and mode not in ("min", "max"):
-            raise ValueError(f"`mode` must be 'min' or 'max', got mode={mode!r}")
         self.metric = metric
-        self.mode = mode
+        self.mode: str | None = check_mode(mode, owner=type(self).__name__, allow_none=True)
 
     def set_search_properties(self, metric: str | None, mode: str | None) -> None:
         """Take the experiment's metric and mode unless the scheduler was built with its own.
@@ -92,21 +77,9 @@ class TrialScheduler(abc.ABC):
     def on_trial_result(self, trial: TrialView, result: Mapping[str, Any]) -> Decision:
         """Decide what happens to `trial` after it reported `result`."""
 
-    def take_exploit(self, trial_id: str) -> Exploit | None:
-        """After a PAUSE decision: the checkpoint and config the trial should resume with, if any."""
-        return None
-
-    def take_perturbation_records(self) -> list[dict[str, Any]]:
-        """JSON records of config changes made since the last call (PBT); the loop appends them
-        to `<experiment>/pbt_policy.jsonl`, from which `PopulationBasedTrainingReplay` replays."""
-        return []
-
-    def take_trials_to_stop(self) -> Sequence[str]:
-        """Ids of PAUSED or PENDING trials the scheduler has given up on (synchronous HyperBand).
-
-        The event loop asks after every decision and stops these trials.
-        """
-        return ()
+    def on_trial_status(self, trial: TrialView) -> None:  # noqa: B027 - an optional hook
+        """Called when the loop moved `trial` to `trial.status` for a reason of its own (a
+        retry after a failure: PENDING; an interrupt: PAUSED; a restore: PENDING or PAUSED)."""
 
     def on_trial_complete(  # noqa: B027 - an optional hook
         self, trial: TrialView, result: Mapping[str, Any]
@@ -119,16 +92,13 @@ class TrialScheduler(abc.ABC):
     def on_trial_remove(self, trial: TrialView) -> None:  # noqa: B027 - an optional hook
         """Called when a trial is stopped by the scheduler's own decision or removed."""
 
-    def choose_trial_to_run(self, trials: Sequence[TrialView]) -> str | None:
-        """Pick the id of the next trial to start or resume, or None to start none now.
+    def suggest(self, waiting: WaitingTrials) -> TrialSuggestion | None:
+        """What to do now that a worker is free: run a waiting trial, stop one, or None.
 
         The default runs PENDING trials first in creation order, then PAUSED ones.
         """
-        for wanted in (TrialStatus.PENDING, TrialStatus.PAUSED):
-            for trial in trials:
-                if trial.status is wanted:
-                    return trial.trial_id
-        return None
+        first = next(iter(waiting), None)
+        return None if first is None else TrialSuggestion.run(first.trial_id)
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state as plain JSON data."""

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Mapping
 from typing import Any
 
+from searchers._objective import as_finite, check_mode
+
 
 def check_number(owner: str, name: str, value: Any, *, fix: str) -> float:
     """`value` as a float, or a ValueError naming the argument when it is not a finite number."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+    number = as_finite(value)
+    if number is None:
         raise ValueError(f"{owner}: `{name}` must be a finite number, got {name}={value!r}: {fix}")
-    return float(value)
+    return number
 
 
 def check_positive(owner: str, name: str, value: Any, *, fix: str) -> float:
@@ -36,15 +38,11 @@ def check_reduction_factor(owner: str, value: Any) -> float:
 
 def score_sign(owner: str, mode: str | None) -> float:
     """+1 for mode 'max', -1 for 'min', so that a higher signed score is always better."""
-    if mode == "max":
-        return 1.0
-    if mode == "min":
-        return -1.0
     if mode is None:
         raise ValueError(
             f"{owner} needs a mode: pass mode='min' or mode='max' to it or to TuneConfig"
         )
-    raise ValueError(f"`mode` must be 'min' or 'max', got mode={mode!r}")
+    return 1.0 if check_mode(mode, owner=owner) == "max" else -1.0
 
 
 def jsonable(value: Any) -> Any:

@@ -8,6 +8,7 @@ from typing import Any
 
 from schedulers._base import Decision, TrialScheduler
 from schedulers._checks import check_positive, check_reduction_factor, score_sign
+from schedulers._suggestion import TrialSuggestion, WaitingTrials
 from schedulers._trial_view import TrialStatus, TrialView
 
 
@@ -106,17 +107,16 @@ class HyperBandScheduler(TrialScheduler):
     the milestone (trials that ended no longer count), the best ``ceil(n / reduction_factor)`` of
     the planned ``n`` go on to the next milestone. A bracket that cannot fill (the experiment has
     fewer trials, or the searcher suggests no more for now) is halved when the event loop asks
-    `choose_trial_to_run` with no PENDING trial to offer, since it then created none: the one that
-    reported last gets CONTINUE, paused ones are preferred by `choose_trial_to_run`; the rest are
-    stopped (STOP for the reporting trial, `take_trials_to_stop()` for paused ones). Trials stop at
+    `suggest` with no PENDING trial to offer, since it then created none: the one that
+    reported last gets CONTINUE, paused winners are resumed first by `suggest`; the rest are
+    stopped (STOP for the reporting trial, STOP suggestions for paused ones). Trials stop at
     `max_t`. Milestones are cumulative in `time_attr` (1, 3, 9 as in the paper; Ray's code stops
     the last rung early at 6).
 
     Life cycle: `on_trial_add` places the trial in a bracket; `on_trial_result` returns
     CONTINUE/PAUSE/STOP; `on_trial_complete`/`on_trial_error`/`on_trial_remove` drop it from its
-    bracket, which may complete the bracket's milestone: the event loop must ask
-    `take_trials_to_stop()` and `choose_trial_to_run()` after those hooks too.
-    `choose_trial_to_run` never resumes a trial that waits at a milestone.
+    bracket, which may complete the bracket's milestone; `suggest` then stops the losers and
+    resumes the winners. It never resumes a trial that waits at a milestone.
 
     Example:
         >>> from schedulers import HyperBandScheduler
@@ -240,11 +240,6 @@ class HyperBandScheduler(TrialScheduler):
         self._to_stop.append(trial_id)
         return None
 
-    def take_trials_to_stop(self) -> Sequence[str]:
-        """Paused trials that lost a halving (or finished max_t while waiting); asked once each."""
-        stop, self._to_stop = self._to_stop, []
-        return stop
-
     def _drop(self, trial_id: str) -> None:
         bracket = self._bracket_of(trial_id)
         if bracket is None or trial_id not in bracket.live:
@@ -265,48 +260,46 @@ class HyperBandScheduler(TrialScheduler):
         """Drop the trial from its bracket; the others may now be halved."""
         self._drop(trial.trial_id)
 
-    def choose_trial_to_run(self, trials: Sequence[TrialView]) -> str | None:
-        """Resume trials that won a halving first, then PENDING ones, bracket by bracket.
+    def suggest(self, waiting: WaitingTrials) -> TrialSuggestion | None:
+        """Stop the trials that lost a halving; then resume trials that won one, then start
+        PENDING ones, bracket by bracket.
 
-        Trials waiting at a milestone and trials given up on are never chosen. Trials shown as
-        finished are dropped from their brackets first, so a missed notification cannot leave a
-        bracket waiting forever; with no PENDING trial shown, brackets that did not fill are
-        halved first.
+        Trials waiting at a milestone are never run. With no PENDING trial waiting, brackets
+        that did not fill are halved first.
         """
-        for view in trials:
-            if view.status.is_finished:
-                self._drop(view.trial_id)
-        if not any(view.status is TrialStatus.PENDING for view in trials):
-            # The loop offers a new trial whenever it can create one: none will join the open
-            # bracket now, so its waiting trials must not wait for the trials it planned.
-            for band in self._bands:
-                for bracket in band:
-                    self._halve(bracket, current=None, unfilled=True)
-
-        def rank(view: TrialView) -> tuple[int, int, int, int] | None:
-            where = self._trial_bracket.get(view.trial_id)
-            bracket = self._bracket_of(view.trial_id)
-            if bracket is None or where is None:
-                if view.status in (TrialStatus.PENDING, TrialStatus.PAUSED):
-                    return (3, 0, 0, 0)  # not ours: run as FIFO would
-                return None
-            if view.trial_id not in bracket.live:
-                return None
-            order = (bracket.level, where[0], where[1])
-            if view.status is TrialStatus.PAUSED and view.trial_id in bracket.to_unpause:
-                return (0, *order)
-            if view.status is TrialStatus.PENDING:
-                return (1, *order)
-            if view.status is TrialStatus.PAUSED and not bracket.waiting(view.trial_id):
-                return (2, *order)
-            return None
-
-        best: tuple[tuple[int, int, int, int], int] | None = None
-        for index, view in enumerate(trials):
-            key = rank(view)
+        if not self._to_stop:
+            first = next(iter(waiting), None)
+            if first is None or first.status is not TrialStatus.PENDING:
+                # The loop offers a new trial whenever it can create one: none will join the
+                # open bracket now, so its waiting trials must not wait for the trials it planned.
+                for band in self._bands:
+                    for bracket in band:
+                        self._halve(bracket, current=None, unfilled=True)
+        if self._to_stop:
+            return TrialSuggestion.stop(self._to_stop.pop(0))
+        best: tuple[tuple[int, int, int, int], str] | None = None
+        for view in waiting:
+            key = self._rank(view)
             if key is not None and (best is None or key < best[0]):
-                best = (key, index)
-        return None if best is None else trials[best[1]].trial_id
+                best = (key, view.trial_id)
+        return None if best is None else TrialSuggestion.run(best[1])
+
+    def _rank(self, view: TrialView) -> tuple[int, int, int, int] | None:
+        """Where a waiting trial comes in the order of `suggest` (None: not to be run now)."""
+        where = self._trial_bracket.get(view.trial_id)
+        bracket = self._bracket_of(view.trial_id)
+        if bracket is None or where is None:
+            return (3, 0, 0, 0)  # not ours: run as FIFO would
+        if view.trial_id not in bracket.live:
+            return None
+        order = (bracket.level, where[0], where[1])
+        if view.status is TrialStatus.PAUSED and view.trial_id in bracket.to_unpause:
+            return (0, *order)
+        if view.status is TrialStatus.PENDING:
+            return (1, *order)
+        if view.status is TrialStatus.PAUSED and not bracket.waiting(view.trial_id):
+            return (2, *order)
+        return None
 
     def state_dict(self) -> dict[str, Any]:
         """Bands, brackets, trial placement and trials still to stop as JSON data."""

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from schedulers._base import Decision, TrialScheduler
 from schedulers._checks import check_number, score_sign
+from schedulers._suggestion import TrialSuggestion, WaitingTrials
 from schedulers._trial_view import TrialStatus, TrialView
 from schedulers._waiting import StatusBook
 
@@ -27,8 +28,8 @@ class MedianStoppingRule(TrialScheduler):
     `hard_stop=False` pauses a trial the rule would stop instead; it is resumed only when no
     other trial waits, then runs on without being judged again (Ray's behaviour).
 
-    Life cycle: `on_trial_add` / `choose_trial_to_run` show the scheduler which trials wait;
-    `on_trial_result` returns CONTINUE, PAUSE (yield, or soft stop) or STOP; `on_trial_complete`
+    Life cycle: `on_trial_add`, `on_trial_status` and its own decisions tell the scheduler
+    which trials wait; `suggest` runs one of them; `on_trial_result` returns CONTINUE, PAUSE (yield, or soft stop) or STOP; `on_trial_complete`
     adds the final result to the history; errors and removals keep the history.
 
     Example:
@@ -154,17 +155,22 @@ class MedianStoppingRule(TrialScheduler):
         """The trial no longer waits; its history still counts."""
         self._book.forget(trial.trial_id)
 
-    def choose_trial_to_run(self, trials: Sequence[TrialView]) -> str | None:
+    def on_trial_status(self, trial: TrialView) -> None:
+        """Follow a move the loop made (a retry, an interrupt)."""
+        self._book.see(trial)
+
+    def suggest(self, waiting: WaitingTrials) -> TrialSuggestion | None:
         """PENDING trials first, then trials that yielded, then soft-stopped ones."""
-        self._book.see_all(trials)
-        ranked = sorted(
-            (t for t in trials if t.status in (TrialStatus.PENDING, TrialStatus.PAUSED)),
-            key=lambda t: (t.status is TrialStatus.PAUSED, t.trial_id in self._stopped),
-        )
-        if not ranked:
+        chosen = None
+        for view in waiting:  # PENDING ones come first
+            if view.status is TrialStatus.PENDING or view.trial_id not in self._stopped:
+                chosen = view
+                break
+            chosen = chosen or view
+        if chosen is None:
             return None
-        self._book.mark(ranked[0].trial_id, TrialStatus.RUNNING)
-        return ranked[0].trial_id
+        self._book.mark(chosen.trial_id, TrialStatus.RUNNING)
+        return TrialSuggestion.run(chosen.trial_id)
 
     def state_dict(self) -> dict[str, Any]:
         """Histories, soft-stopped trials, last yields and known statuses as JSON data."""

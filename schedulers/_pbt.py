@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from schedulers._base import Decision, Exploit, TrialScheduler
-from schedulers._checks import check_number, check_positive, jsonable, score_sign
+from schedulers._base import Decision, TrialScheduler
+from schedulers._checks import check_number, check_positive, score_sign
 from schedulers._frozen import thaw
 from schedulers._pbt_explore import (
     Mutation,
@@ -19,6 +19,8 @@ from schedulers._pbt_explore import (
     explore,
     missing_keys,
 )
+from schedulers._pbt_population import ScoreRanking, TrainQueue
+from schedulers._suggestion import TrialSuggestion, WaitingTrials
 from schedulers._trial_view import TrialStatus, TrialView
 from schedulers._waiting import StatusBook
 from searchers._rng import load_rng, make_rng, rng_state
@@ -40,25 +42,26 @@ class PopulationBasedTraining(TrialScheduler):
     Every `perturbation_interval` units of `time_attr` (after `burn_in_period`), a trial's latest
     score places it among the live trials that have a score: if it is in the bottom
     `quantile_fraction`, a donor is drawn from the top `quantile_fraction`; when the donor
-    `has_checkpoint`, the trial PAUSEs and `take_exploit` returns ``Exploit(donor, new_config)``:
-    the donor's config explored (see `schedulers._pbt_explore.explore`), then passed through
+    `has_checkpoint`, the trial PAUSEs, and `suggest` resumes it with
+    ``TrialSuggestion.run(trial, config=new_config, checkpoint_trial_id=donor)``: the donor's
+    config explored (see `schedulers._pbt_explore.explore`), then passed through
     `custom_explore_fn`. A donor without a checkpoint is skipped (the trial CONTINUEs). A trial at
     its interval that does not exploit PAUSEs anyway when other trials wait to run, so that more
-    trials than workers share time; `choose_trial_to_run` resumes the least trained first.
+    trials than workers share time; `suggest` resumes the least trained first.
 
     With ``synch=True`` every trial PAUSEs at the interval until all live trials reached it; the
-    last one to arrive triggers the exploits of all bottom trials together. Exploits of trials that
-    are already paused are handed out by `take_exploit` when the event loop asks before resuming
-    them.
+    last one to arrive decides the exploits of all bottom trials together, each carried out when
+    `suggest` resumes that trial.
 
-    Every exploit is recorded as a JSON-able dict, collected with `take_perturbation_records()`:
-    ``time``, ``target_trial_id``, ``donor_trial_id``, ``target_iteration``, ``donor_iteration``,
-    ``old_config`` (the donor's config, i.e. the config the copied checkpoint was trained with, as
-    in Ray's policy files), ``target_config`` (what the target discards) and ``new_config``.
+    The event loop logs every exploit it carries out to the experiment's ``pbt_policy.jsonl``,
+    which `PopulationBasedTrainingReplay` replays.
+
+    The population is kept in order as it changes (`schedulers._pbt_population`): a result, an
+    exploit and a suggestion cost O(log n) in the number of trials, not O(n).
 
     Life cycle: `on_trial_add` checks the config holds every mutated key; `on_trial_result` ->
-    CONTINUE or PAUSE; after a PAUSE (and before resuming a paused trial) `take_exploit`;
-    `take_perturbation_records` whenever the loop writes them; the end hooks drop the trial.
+    CONTINUE or PAUSE; `suggest` -> the least trained waiting trial, with its exploit if one was
+    decided; the end hooks drop the trial.
 
     Example:
         >>> from schedulers import PopulationBasedTraining
@@ -136,17 +139,47 @@ class PopulationBasedTraining(TrialScheduler):
         # From views, not saved: on restore the loop adds every trial again.
         self._configs: dict[str, Mapping[str, Any]] = {}
         self._checkpointed: dict[str, bool] = {}
-        self._exploits: dict[str, Exploit] = {}
-        self._records: list[dict[str, Any]] = []
+        self._exploits: dict[str, TrialSuggestion] = {}
         self._next_sync = float(max(perturbation_interval, burn_in_period))
         self._book = StatusBook()
+        self._seq: dict[str, int] = {}
+        """The order in which trials joined (the tie-break everywhere)."""
+        self._ranking = ScoreRanking()
+        self._queue = TrainQueue(self._queue_key)
+        self._behind = 0
+        """How many live trials have trained less than `_next_sync` (synch mode's barrier)."""
 
     # -- views -------------------------------------------------------------------------------
 
     def _see(self, trial: TrialView) -> _TrialState:
         self._configs[trial.trial_id] = trial.config
         self._checkpointed[trial.trial_id] = trial.has_checkpoint
-        return self._states.setdefault(trial.trial_id, _TrialState())
+        return self._state(trial.trial_id)
+
+    def _state(self, trial_id: str) -> _TrialState:
+        state = self._states.get(trial_id)
+        if state is None:
+            state = self._states[trial_id] = _TrialState()
+            self._seq.setdefault(trial_id, len(self._seq))
+            self._behind += state.last_train_time < self._next_sync
+        return state
+
+    def _set_train_time(self, trial_id: str, time: float) -> None:
+        state = self._states[trial_id]
+        self._behind += (time < self._next_sync) - (state.last_train_time < self._next_sync)
+        state.last_train_time = time
+        self._queue.push(trial_id)
+
+    def _queue_key(self, trial_id: str) -> tuple[float, bool, int] | None:
+        status = self._book.status(trial_id)
+        state = self._states.get(trial_id)
+        if state is None or status not in (TrialStatus.PENDING, TrialStatus.PAUSED):
+            return None
+        return (state.last_train_time, status is TrialStatus.PAUSED, self._seq[trial_id])
+
+    def _mark(self, trial_id: str, status: TrialStatus) -> None:
+        self._book.mark(trial_id, status)
+        self._queue.push(trial_id)
 
     def on_trial_add(self, trial: TrialView) -> None:
         """Start tracking the trial; its config must hold every mutated key."""
@@ -159,26 +192,26 @@ class PopulationBasedTraining(TrialScheduler):
             )
         self._see(trial)
         self._book.see(trial)
+        self._queue.push(trial.trial_id)
 
-    def choose_trial_to_run(self, trials: Sequence[TrialView]) -> str | None:
-        """The waiting trial that trained least (in sync mode: only those behind the barrier)."""
-        self._book.see_all(trials)
-        for view in trials:
-            if not view.status.is_finished:
-                self._see(view)
+    def on_trial_status(self, trial: TrialView) -> None:
+        """Follow a move the loop made (a retry, an interrupt, a restore)."""
+        if not trial.status.is_finished:
+            self._see(trial)  # after a restore: its config and checkpoint, as a donor
+        self._book.see(trial)
+        self._queue.push(trial.trial_id)
+
+    def suggest(self, waiting: WaitingTrials) -> TrialSuggestion | None:
+        """The waiting trial that trained least (in sync mode: only those behind the barrier),
+        with the exploit decided for it, if any."""
         if self.synch:
             self._sync_if_ready()
-        candidates = [
-            t
-            for t in trials
-            if t.status in (TrialStatus.PENDING, TrialStatus.PAUSED)
-            and (not self.synch or self._states[t.trial_id].last_train_time < self._next_sync)
-        ]
-        if not candidates:
+        below = self._next_sync if self.synch else math.inf
+        chosen = self._queue.pop_first(lambda t, _: waiting.get(t) is not None, below=below)
+        if chosen is None:
             return None
-        chosen = min(candidates, key=lambda t: self._states[t.trial_id].last_train_time)
-        self._book.mark(chosen.trial_id, TrialStatus.RUNNING)
-        return chosen.trial_id
+        self._book.mark(chosen, TrialStatus.RUNNING)
+        return self._exploits.pop(chosen, None) or TrialSuggestion.run(chosen)
 
     # -- results -------------------------------------------------------------------------------
 
@@ -199,35 +232,27 @@ class PopulationBasedTraining(TrialScheduler):
         ):
             return Decision.CONTINUE
         state.last_score = score
-        state.last_train_time = time
+        self._ranking.set(trial_id, self._seq[trial_id], score)
+        self._set_train_time(trial_id, time)
         self._observe(trial_id, time, score)
         if self.synch:
+            self._mark(trial_id, TrialStatus.PAUSED)
             self._sync_if_ready()
-            self._book.mark(trial_id, TrialStatus.PAUSED)
             return Decision.PAUSE
         state.last_perturbation_time = time
-        lower, upper = self._quantiles()
-        exploited = trial_id in lower and self._exploit(trial_id, upper, time)
+        size = self._ranking.quantile_size(self.quantile_fraction)
+        exploited = self._ranking.in_bottom(trial_id, size) and self._exploit(trial_id, size)
         if exploited or self._book.others_waiting(trial_id):
-            self._book.mark(trial_id, TrialStatus.PAUSED)
+            self._mark(trial_id, TrialStatus.PAUSED)
             return Decision.PAUSE
         return Decision.CONTINUE
 
-    def _quantiles(self) -> tuple[list[str], list[str]]:
-        """Ids of the live scored trials in the bottom and top quantile (worst first)."""
-        scored = [t for t, s in self._states.items() if s.last_score is not None]
-        scored.sort(key=lambda t: self._states[t].last_score)  # type: ignore[arg-type, return-value]
-        if len(scored) <= 1:
-            return [], []
-        size = math.ceil(len(scored) * self.quantile_fraction)
-        size = min(size, len(scored) // 2)
-        return scored[:size], scored[len(scored) - size :]
-
-    def _exploit(self, trial_id: str, upper: Sequence[str], time: float) -> bool:
-        """Record an exploit of a random top trial; False when that donor has no checkpoint."""
-        if not upper:
+    def _exploit(self, trial_id: str, size: int) -> bool:
+        """Decide an exploit of a random trial of the top `size`; False when that donor has no
+        checkpoint."""
+        if not size:
             return False
-        donor = upper[int(self._rng.integers(len(upper)))]
+        donor = self._ranking.top(size, int(self._rng.integers(size)))
         if not self._checkpointed.get(donor, False):
             return False
         # A plain copy of the donor's (read-only) config: explore and custom_explore_fn change it.
@@ -238,40 +263,36 @@ class PopulationBasedTraining(TrialScheduler):
             self.custom_explore_fn,
         )
         target, source = self._states[trial_id], self._states[donor]
-        self._records.append(
-            {
-                "time": time,
-                "target_trial_id": trial_id,
-                "donor_trial_id": donor,
-                "target_iteration": target.last_iteration,
-                "donor_iteration": source.last_iteration,
-                "old_config": jsonable(donor_config),
-                "target_config": jsonable(self._configs[trial_id]),
-                "new_config": jsonable(new_config),
-            }
+        self._exploits[trial_id] = TrialSuggestion.run(
+            trial_id, config=new_config, checkpoint_trial_id=donor
         )
-        self._exploits[trial_id] = Exploit(donor_trial_id=donor, new_config=new_config)
         self._configs[trial_id] = new_config
         self._checkpointed[trial_id] = True  # it resumes from the donor's checkpoint
         target.last_perturbation_time = source.last_perturbation_time
-        target.last_train_time = source.last_train_time
         target.last_iteration = source.last_iteration
+        self._set_train_time(trial_id, source.last_train_time)
         self._on_exploit(trial_id, donor, new_config)
         return True
 
     def _sync_if_ready(self) -> None:
-        """In sync mode: once every live trial reached the barrier, exploit all bottom trials."""
-        if not self._states or any(
-            s.last_train_time < self._next_sync for s in self._states.values()
-        ):
+        """In sync mode: once every live trial reached the barrier, exploit all bottom trials.
+
+        Counting the trials behind the barrier makes the check O(1); the round itself walks the
+        population once per interval.
+        """
+        if not self._states or self._behind:
             return
-        lower, upper = self._quantiles()
+        size = self._ranking.quantile_size(self.quantile_fraction)
         for state in self._states.values():
             state.last_perturbation_time = state.last_train_time
-        for trial_id in lower:
-            self._exploit(trial_id, upper, self._states[trial_id].last_train_time)
+        for trial_id in self._ranking.bottom(size):
+            self._exploit(trial_id, size)
         latest = max(s.last_train_time for s in self._states.values())
         self._next_sync = max(self._next_sync + self.perturbation_interval, latest)
+        self._count_behind()
+
+    def _count_behind(self) -> None:
+        self._behind = sum(s.last_train_time < self._next_sync for s in self._states.values())
 
     # -- explore hooks (PB2 overrides) --------------------------------------------------------
 
@@ -293,21 +314,13 @@ class PopulationBasedTraining(TrialScheduler):
     def _on_exploit(self, trial_id: str, donor_id: str, new_config: Mapping[str, Any]) -> None:
         """A trial now continues from `donor_id`'s checkpoint with `new_config`."""
 
-    # -- hand-outs -------------------------------------------------------------------------------
-
-    def take_exploit(self, trial_id: str) -> Exploit | None:
-        """The exploit decided for a trial (once), or None."""
-        return self._exploits.pop(trial_id, None)
-
-    def take_perturbation_records(self) -> list[dict[str, Any]]:
-        """The perturbation records made since the last call, oldest first (JSON data)."""
-        records, self._records = self._records, []
-        return records
-
     # -- end of trials ---------------------------------------------------------------------------
 
     def _drop(self, trial_id: str) -> None:
-        self._states.pop(trial_id, None)
+        state = self._states.pop(trial_id, None)
+        if state is not None:
+            self._behind -= state.last_train_time < self._next_sync
+        self._ranking.remove(trial_id)
         self._configs.pop(trial_id, None)
         self._checkpointed.pop(trial_id, None)
         self._exploits.pop(trial_id, None)
@@ -330,14 +343,13 @@ class PopulationBasedTraining(TrialScheduler):
     # -- state -------------------------------------------------------------------------------------
 
     def state_dict(self) -> dict[str, Any]:
-        """Per-trial times and scores, pending exploits and records, and the rng, as JSON data."""
+        """Per-trial times and scores, pending exploits, and the rng, as JSON data."""
         return {
             "trials": {k: asdict(v) for k, v in self._states.items()},
             "exploits": {
-                k: {"donor_trial_id": e.donor_trial_id, "new_config": dict(e.new_config)}
+                k: {"donor_trial_id": e.checkpoint_trial_id, "new_config": dict(e.config or {})}
                 for k, e in self._exploits.items()
             },
-            "records": list(self._records),
             "next_sync": self._next_sync,
             "statuses": self._book.state_dict(),
             "rng": rng_state(self._rng),
@@ -347,10 +359,22 @@ class PopulationBasedTraining(TrialScheduler):
         """Restore from `state_dict()`; configs and checkpoint flags come from `on_trial_add`."""
         self._states = {k: _TrialState(**v) for k, v in state["trials"].items()}
         self._exploits = {
-            k: Exploit(donor_trial_id=v["donor_trial_id"], new_config=v["new_config"])
+            k: TrialSuggestion.run(
+                k, config=v["new_config"], checkpoint_trial_id=v["donor_trial_id"]
+            )
             for k, v in state["exploits"].items()
         }
-        self._records = list(state["records"])
         self._next_sync = float(state["next_sync"])
         self._book.load_state_dict(state["statuses"])
         self._rng = load_rng(state["rng"])
+        # The ordered views of the population, rebuilt from what was saved.
+        for trial_id in self._states:
+            self._seq.setdefault(trial_id, len(self._seq))
+        self._ranking = ScoreRanking()
+        for trial_id, trial_state in self._states.items():
+            if trial_state.last_score is not None:
+                self._ranking.set(trial_id, self._seq[trial_id], trial_state.last_score)
+        self._queue.clear()
+        for trial_id in self._states:
+            self._queue.push(trial_id)
+        self._count_behind()

@@ -8,7 +8,8 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from schedulers._base import Decision, Exploit, TrialScheduler
+from schedulers._base import Decision, TrialScheduler
+from schedulers._suggestion import TrialSuggestion, WaitingTrials
 from schedulers._trial_view import TrialView
 
 logger = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ def read_policy(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
             except json.JSONDecodeError as error:
                 raise ValueError(
                     f"line {number} of the PBT policy file {os.fspath(path)!r} is not JSON "
-                    f"({error}): pass a file written from take_perturbation_records()"
+                    f"({error}): pass an experiment's pbt_policy.jsonl"
                 ) from None
             if isinstance(row, list) and len(row) == len(_RAY_FIELDS):
                 row = dict(zip(_RAY_FIELDS, row, strict=True))
@@ -67,17 +68,16 @@ def lineage(records: Sequence[Mapping[str, Any]], trial_id: str) -> list[Mapping
 class PopulationBasedTrainingReplay(TrialScheduler):
     """Train one trial on the config schedule a PBT run found (Ray Tune's PBT replay).
 
-    The policy is a list of perturbation records (as `PopulationBasedTraining` hands out with
-    `take_perturbation_records`) or a path to a JSON-lines file of them. Without `trial_id` the
+    The policy is a list of perturbation records or a path to a JSON-lines file of them (the
+    ``pbt_policy.jsonl`` the event loop writes in a PBT experiment's folder, or Ray's policy file). Without `trial_id` the
     records are one trial's lineage already, in order; with it, the lineage of that trial is picked
     from a whole experiment's log (see `lineage`). The trial starts with `config`, the first
     record's ``old_config``; when its ``training_iteration`` reaches a record's
     ``donor_iteration`` (the step whose weights the new config continued from), it PAUSEs and
-    `take_exploit` returns ``Exploit(donor_trial_id=<itself>, new_config=<recorded config>)``, so
-    it resumes from its own checkpoint with the recorded config.
+    `suggest` resumes it from its own checkpoint with the recorded config.
 
     Life cycle: one trial is added (a second raises); `on_trial_result` -> CONTINUE or PAUSE;
-    `take_exploit` after a PAUSE.
+    `suggest` -> run it, with the recorded config after a PAUSE.
 
     Example:
         >>> from schedulers import PopulationBasedTrainingReplay
@@ -115,13 +115,14 @@ class PopulationBasedTrainingReplay(TrialScheduler):
                 if key not in record:
                     raise ValueError(
                         f"a PBT policy record lacks {key!r}, got keys {sorted(record)}: pass "
-                        "records from PopulationBasedTraining.take_perturbation_records()"
+                        "records from a PBT experiment's pbt_policy.jsonl"
                     )
         self._initial_config = dict(records[0]["old_config"])
         self._policy = [(float(r["donor_iteration"]), dict(r["new_config"])) for r in records]
         self._next = 0
         self._trial_id: str | None = None
-        self._exploit: Exploit | None = None
+        self._pending: dict[str, Any] | None = None
+        """The recorded config to resume with after a PAUSE."""
 
     @property
     def config(self) -> dict[str, Any]:
@@ -154,28 +155,26 @@ class PopulationBasedTrainingReplay(TrialScheduler):
         if due == self._next:
             return Decision.CONTINUE
         self._next = due
-        self._exploit = Exploit(donor_trial_id=trial.trial_id, new_config=self._policy[due - 1][1])
+        self._pending = dict(self._policy[due - 1][1])
         return Decision.PAUSE
 
-    def take_exploit(self, trial_id: str) -> Exploit | None:
-        """The recorded config to resume with, after a PAUSE."""
-        exploit, self._exploit = self._exploit, None
-        return exploit
+    def suggest(self, waiting: WaitingTrials) -> TrialSuggestion | None:
+        """Run the trial; after a PAUSE, with the recorded config (from its own checkpoint)."""
+        first = next(iter(waiting), None)
+        if first is None:
+            return None
+        if first.trial_id != self._trial_id or self._pending is None:
+            return TrialSuggestion.run(first.trial_id)
+        config, self._pending = self._pending, None
+        return TrialSuggestion.run(first.trial_id, config=config)
 
     def state_dict(self) -> dict[str, Any]:
         """How far the schedule got, as JSON data."""
-        pending = None
-        if self._exploit is not None:
-            pending = dict(self._exploit.new_config)
-        return {"next": self._next, "trial_id": self._trial_id, "pending": pending}
+        return {"next": self._next, "trial_id": self._trial_id, "pending": self._pending}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore from `state_dict()`."""
         self._next = int(state["next"])
         self._trial_id = state["trial_id"]
         pending = state["pending"]
-        self._exploit = (
-            None
-            if pending is None or self._trial_id is None
-            else Exploit(donor_trial_id=self._trial_id, new_config=pending)
-        )
+        self._pending = None if pending is None or self._trial_id is None else dict(pending)

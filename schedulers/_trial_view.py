@@ -36,7 +36,7 @@ class TrialView:
     `schedulers._frozen`): dicts in every way but that nothing in them, nested dicts and lists
     included, can be changed, so a scheduler cannot alter a trial behind the engine's back. To
     build a new config from one (as PBT does), copy it: `copy.deepcopy(view.config)` gives
-    plain dicts and lists; hand it back in a decision (an `Exploit`).
+    plain dicts and lists; hand it back in a decision (a `TrialSuggestion`).
 
     Attributes:
         trial_id: Unique id of the trial within its experiment.

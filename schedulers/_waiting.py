@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from schedulers._trial_view import TrialStatus, TrialView
@@ -13,10 +13,10 @@ _WAITING = (TrialStatus.PENDING, TrialStatus.PAUSED)
 class StatusBook:
     """The last known status of every trial, for schedulers that yield time to waiting trials.
 
-    A scheduler only sees a trial's status in the views it is handed (`on_trial_add`,
-    `on_trial_result`, `choose_trial_to_run`) and knows its own PAUSE decisions; this book keeps
-    the latest of those. A trial returned by `choose_trial_to_run` is taken to be RUNNING, since
-    the event loop starts what the scheduler picks.
+    A scheduler hears of every status change: the views of `on_trial_add`, `on_trial_result`
+    and `on_trial_status`, its own PAUSE decisions, the RUN suggestions the loop carries out
+    (`mark` them RUNNING), and the end hooks (`forget`). This book keeps the latest, so that a
+    scheduler knows how many trials wait without being shown them all.
     """
 
     def __init__(self) -> None:
@@ -31,11 +31,6 @@ class StatusBook:
         else:
             self.mark(trial.trial_id, trial.status)
 
-    def see_all(self, trials: Iterable[TrialView]) -> None:
-        """Record the statuses of a full list of views (forgetting trials no longer listed)."""
-        self._status = {t.trial_id: t.status for t in trials if not t.status.is_finished}
-        self._waiting = {t for t, status in self._status.items() if status in _WAITING}
-
     def mark(self, trial_id: str, status: TrialStatus) -> None:
         """Record a status the scheduler's own decision implies."""
         self._status[trial_id] = status
@@ -48,6 +43,15 @@ class StatusBook:
         """Drop a trial that ended."""
         self._status.pop(trial_id, None)
         self._waiting.discard(trial_id)
+
+    def status(self, trial_id: str) -> TrialStatus | None:
+        """The trial's last known status (None once it ended, or before it was seen)."""
+        return self._status.get(trial_id)
+
+    @property
+    def waiting(self) -> int:
+        """How many trials are PENDING or PAUSED."""
+        return len(self._waiting)
 
     def others_waiting(self, trial_id: str) -> bool:
         """Whether a trial other than `trial_id` is PENDING or PAUSED (in constant time)."""

@@ -8,10 +8,10 @@ package; every other searcher and helper is imported on first use (PEP 562), so 
 
 from __future__ import annotations
 
-import importlib as _importlib
 import typing as _typing
 
 from searchers._base import FINISHED, Searcher, SearchSignal
+from searchers._lazy import lazy_exports as _lazy_exports
 from searchers._space import (
     Categorical,
     Domain,
@@ -43,32 +43,21 @@ if _typing.TYPE_CHECKING:
     from searchers._repeater import TRIAL_INDEX, Repeater
     from searchers._space_json import NotSerializableError, space_from_json, space_to_json
     from searchers._tpe import TPESearch
+    from searchers._wrapper import SearcherWrapper
 
 # public name -> the private module that defines it, imported on first access
-_LAZY = {
+__getattr__, __dir__ = _lazy_exports(globals(), {
     "TRIAL_INDEX": "searchers._repeater",
     "BayesOptSearch": "searchers._bayesopt",
     "ConcurrencyLimiter": "searchers._concurrency",
     "NotSerializableError": "searchers._space_json",
     "OptunaSearch": "searchers._optuna",  # optuna itself loads only when one is built
     "Repeater": "searchers._repeater",
+    "SearcherWrapper": "searchers._wrapper",
     "TPESearch": "searchers._tpe",
     "space_from_json": "searchers._space_json",
     "space_to_json": "searchers._space_json",
-}
-
-
-def __getattr__(name: str) -> _typing.Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'searchers' has no attribute {name!r}")
-    value = getattr(_importlib.import_module(module), name)
-    globals()[name] = value  # later look-ups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+})
 
 
 __all__ = [
@@ -89,6 +78,7 @@ __all__ = [
     "Repeater",
     "SearchSignal",
     "Searcher",
+    "SearcherWrapper",
     "TPESearch",
     "choice",
     "grid_search",

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import enum
-import math
-import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from searchers._objective import as_finite
 from searchers._stats import norm_cdf, norm_pdf
 
 DEFAULT_KAPPA = 2.576
@@ -94,8 +93,7 @@ class Utility:
 
 
 def _non_negative(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
-        math.isfinite(value) and float(value) >= 0
-    ):
+    number = as_finite(value)
+    if number is None or number < 0:
         raise ValueError(f"`{name}` must be >= 0 and finite, got {name}={value!r}")
-    return float(value)
+    return number

@@ -7,6 +7,8 @@ import enum
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from searchers._objective import check_mode
+
 
 class SearchSignal(enum.Enum):
     """Answers from `Searcher.suggest` other than a config."""
@@ -49,8 +51,7 @@ class Searcher(abc.ABC):
     """Whether suggestions depend on earlier results (False for random and grid search)."""
 
     def __init__(self, *, metric: str | None = None, mode: str | None = None) -> None:
-        if mode is not None and mode not in ("min", "max"):
-            raise ValueError(f"`mode` must be 'min' or 'max', got mode={mode!r}")
+        check_mode(mode, allow_none=True)
         self.metric = metric
         self.mode = mode
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
-import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -15,6 +13,7 @@ from searchers._acquisition import Utility
 from searchers._base import FINISHED, SearchSignal
 from searchers._model import ModelSearcher
 from searchers._numeric import NumericDim
+from searchers._objective import is_finite_number
 
 logger = logging.getLogger(__name__)
 
@@ -206,10 +205,7 @@ class BayesOptSearch(ModelSearcher):
                     f"`analysis` must hold results with .config and .metrics dicts, got "
                     f"{result!r}: pass the ResultGrid of Tuner.fit()"
                 )
-            value = metrics.get(self.metric or "")
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
-                math.isfinite(value)
-            ):
+            if not is_finite_number(metrics.get(self.metric or "")):
                 continue
             try:
                 self.add_evaluated_points([config], [metrics])

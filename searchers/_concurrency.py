@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from searchers._base import Searcher, SearchSignal
+from searchers._wrapper import SearcherWrapper
 
 
-class ConcurrencyLimiter(Searcher):
+class ConcurrencyLimiter(SearcherWrapper):
     """Let a searcher have at most `max_concurrent` suggested trials unfinished at once.
 
     With `batch=True` the limiter suggests a batch of `max_concurrent` trials, holds back their
@@ -30,77 +31,26 @@ class ConcurrencyLimiter(Searcher):
     """
 
     def __init__(self, searcher: Searcher, max_concurrent: int, batch: bool = False) -> None:
-        if not isinstance(searcher, Searcher):
-            raise ValueError(
-                f"ConcurrencyLimiter wraps a Searcher, got {searcher!r}: pass e.g. TPESearch()"
-            )
+        super().__init__(searcher)
         if isinstance(max_concurrent, bool) or not isinstance(max_concurrent, int) or (
             max_concurrent < 1
         ):
             raise ValueError(
                 f"`max_concurrent` must be an int >= 1, got max_concurrent={max_concurrent!r}"
             )
-        super().__init__()
-        self.searcher = searcher
         self.max_concurrent = max_concurrent
         self.batch = batch
-        self.max_queued = searcher.max_queued
-        self.learns_from_results = searcher.learns_from_results
         self._live: dict[str, None] = {}  # ordered, so the state is deterministic
         self._held: dict[str, tuple[dict[str, Any] | None, bool]] = {}  # batch: held results
-
-    @property
-    def metric(self) -> str | None:
-        """The wrapped searcher's metric."""
-        return self.searcher.metric
-
-    @metric.setter
-    def metric(self, value: str | None) -> None:
-        if value is not None:
-            self.searcher.metric = value
-
-    @property
-    def mode(self) -> str | None:
-        """The wrapped searcher's mode."""
-        return self.searcher.mode
-
-    @mode.setter
-    def mode(self, value: str | None) -> None:
-        if value is not None:
-            self.searcher.mode = value
-
-    @property
-    def metrics(self) -> tuple[str, ...]:
-        """The wrapped searcher's metrics."""
-        return self.searcher.metrics
-
-    @property
-    def total_trials(self) -> int | None:
-        """The wrapped searcher's total, if it knows one."""
-        return self.searcher.total_trials
-
-    def set_search_properties(
-        self, metric: str | None, mode: str | None, param_space: Mapping[str, Any]
-    ) -> None:
-        """Pass the experiment's settings to the wrapped searcher."""
-        self.searcher.set_search_properties(metric, mode, param_space)
-
-    def set_num_samples(self, num_samples: int) -> None:
-        """Pass `num_samples` on."""
-        self.searcher.set_num_samples(num_samples)
 
     def suggest(self, trial_id: str) -> dict[str, Any] | SearchSignal | None:
         """The wrapped searcher's suggestion, or None while the limit is reached."""
         if len(self._live) >= self.max_concurrent or (self.batch and self._held):
             return None
-        config = self.searcher.suggest(trial_id)
+        config = super().suggest(trial_id)
         if isinstance(config, dict):
             self._live[trial_id] = None
         return config
-
-    def on_trial_result(self, trial_id: str, result: Mapping[str, Any]) -> None:
-        """Pass intermediate results on."""
-        self.searcher.on_trial_result(trial_id, result)
 
     def on_trial_complete(
         self, trial_id: str, result: Mapping[str, Any] | None = None, error: bool = False
@@ -110,30 +60,26 @@ class ConcurrencyLimiter(Searcher):
             return
         if not self.batch:
             del self._live[trial_id]
-            self.searcher.on_trial_complete(trial_id, result, error)
+            super().on_trial_complete(trial_id, result, error)
             return
         self._held[trial_id] = (None if result is None else dict(result), error)
         if len(self._held) < len(self._live):
             return
         held, self._held, self._live = self._held, {}, {}
         for held_id, (held_result, held_error) in held.items():
-            self.searcher.on_trial_complete(held_id, held_result, held_error)
-
-    def add_evaluated_points(self, points: Any, results: Any) -> None:
-        """Pass evaluated points on."""
-        self.searcher.add_evaluated_points(points, results)
+            super().on_trial_complete(held_id, held_result, held_error)
 
     def state_dict(self) -> dict[str, Any]:
         """Live trials, held results and the wrapped searcher's state."""
         return {
             "live": list(self._live),
             "held": [[k, r, e] for k, (r, e) in self._held.items()],
-            "searcher": self.searcher.state_dict(),
+            "searcher": super().state_dict(),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore `state_dict()`."""
         self._live = dict.fromkeys(state["live"])
         self._held = {k: (r, bool(e)) for k, r, e in state["held"]}
-        self.searcher.load_state_dict(state["searcher"])
+        super().load_state_dict(state["searcher"])
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import abc
 import logging
-import math
 import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from searchers._base import Searcher, SearchSignal
+from searchers._objective import as_finite
 from searchers._paths import (
     Path,
     find_domains,
@@ -241,15 +241,14 @@ class ModelSearcher(Searcher):
         self, encoded: list[float | int], result: Mapping[str, Any], trial_id: str
     ) -> None:
         value = result.get(self.metric or "")
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(
-            value
-        ):
+        number = as_finite(value)
+        if number is None:
             logger.warning(
                 "%s: trial %s result has no finite metric %r (got %r); not observed",
                 type(self).__name__, trial_id, self.metric, value,
             )
             return
-        loss = float(value) if self.mode == "min" else -float(value)
+        loss = number if self.mode == "min" else -number
         self.observations.append((encoded, loss))
 
     def add_evaluated_points(

@@ -7,12 +7,12 @@ Optuna is imported by the caller (`import_optuna()`), never at import of this mo
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from searchers._model import NORMAL_SPAN, Param
+from searchers._objective import as_finite, check_mode
 from searchers._space import Categorical, Float, Integer, Normal
 
 SEPARATOR = "/"
@@ -57,9 +57,8 @@ class Objectives:
             )
         if not metric or not all(isinstance(m, str) for m in metric):
             raise ValueError(f"`metric` must list metric names, got metric={metric!r}")
-        for m in mode:
-            if m not in ("min", "max"):
-                raise ValueError(f"each `mode` must be 'min' or 'max', got mode={mode!r}")
+        for i, m in enumerate(mode):
+            check_mode(m, name=f"mode[{i}]")
         if len(set(metric)) != len(metric):
             raise ValueError(f"`metric` names an objective twice, got metric={metric!r}")
         return cls(tuple(metric), tuple(mode))
@@ -75,11 +74,10 @@ def finite_values(result: Mapping[str, Any], metrics: Sequence[str]) -> list[flo
     values = []
     for metric in metrics:
         value = result.get(metric)
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(
-            value
-        ):
+        number = as_finite(value)
+        if number is None:
             return f"has no finite metric {metric!r} (got {value!r})"
-        values.append(float(value))
+        values.append(number)
     return values
 
 

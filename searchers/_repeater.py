@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import math
-import numbers
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from searchers._base import Searcher, SearchSignal
+from searchers._objective import as_finite
+from searchers._wrapper import SearcherWrapper
 
 logger = logging.getLogger(__name__)
 
@@ -16,7 +17,7 @@ TRIAL_INDEX = "__trial_index__"
 """The config key `Repeater(set_index=True)` sets to the repeat's index, 0 to `repeat - 1`."""
 
 
-class Repeater(Searcher):
+class Repeater(SearcherWrapper):
     """Evaluate each config of a searcher `repeat` times; tell it the mean of the metric.
 
     The first trial of a group takes the wrapped searcher's suggestion; the next `repeat - 1`
@@ -47,16 +48,12 @@ class Repeater(Searcher):
     """
 
     def __init__(self, searcher: Searcher, repeat: int = 1, set_index: bool = True) -> None:
-        if not isinstance(searcher, Searcher):
-            raise ValueError(f"Repeater wraps a Searcher, got {searcher!r}: pass e.g. TPESearch()")
+        super().__init__(searcher)
         if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
             raise ValueError(f"`repeat` must be an int >= 1, got repeat={repeat!r}")
-        super().__init__()
-        self.searcher = searcher
         self.repeat = repeat
         self.set_index = set_index
         self.max_queued = searcher.max_queued * repeat  # room for a whole group of repeats
-        self.learns_from_results = searcher.learns_from_results
         # group id (its first trial) -> config, trial ids in order, and their scores so far
         self._groups: dict[str, dict[str, Any]] = {}
         self._trial_group: dict[str, str] = {}
@@ -73,13 +70,6 @@ class Repeater(Searcher):
             return total * self.repeat
         return min(self._num_samples, total * self.repeat)
 
-    def set_search_properties(
-        self, metric: str | None, mode: str | None, param_space: Mapping[str, Any]
-    ) -> None:
-        """Pass the experiment's settings to the wrapped searcher."""
-        super().set_search_properties(metric, mode, param_space)
-        self.searcher.set_search_properties(metric, mode, param_space)
-
     def set_num_samples(self, num_samples: int) -> None:
         """Trials in all, repeats included; the wrapped searcher is asked for `ceil(n / repeat)`."""
         self._num_samples = num_samples
@@ -92,20 +82,15 @@ class Repeater(Searcher):
                 math.ceil(num_samples / self.repeat) * self.repeat,
                 math.ceil(num_samples / self.repeat),
             )
-        self.searcher.set_num_samples(
+        super().set_num_samples(
             num_samples if num_samples < 0 else max(1, math.ceil(num_samples / self.repeat))
         )
-
-    @property
-    def metrics(self) -> tuple[str, ...]:
-        """The wrapped searcher's metrics (each is averaged over a group)."""
-        return self.searcher.metrics
 
     def suggest(self, trial_id: str) -> dict[str, Any] | SearchSignal | None:
         """A new config from the wrapped searcher, or the current one repeated."""
         group = self._groups.get(self._current) if self._current is not None else None
         if group is None or len(group["trials"]) >= self.repeat:
-            config = self.searcher.suggest(trial_id)
+            config = super().suggest(trial_id)
             if not isinstance(config, dict):
                 return config
             group = {"config": config, "trials": [], "scores": {}}
@@ -118,6 +103,9 @@ class Repeater(Searcher):
         if self.set_index:
             config[TRIAL_INDEX] = index
         return config
+
+    def on_trial_result(self, trial_id: str, result: Mapping[str, Any]) -> None:
+        """Not passed on: the wrapped searcher hears of a group once, when all of it is done."""
 
     def on_trial_complete(
         self, trial_id: str, result: Mapping[str, Any] | None = None, error: bool = False
@@ -136,23 +124,29 @@ class Repeater(Searcher):
         if self._current == group_id:
             self._current = None
         if not metrics:  # nothing to average: pass the last result on
-            self.searcher.on_trial_complete(group_id, result, error)
+            super().on_trial_complete(group_id, result, error)
             return
         means = {}
         for metric in metrics:
             scores = [s[metric] for s in group["scores"].values() if metric in s]
             if not scores:
-                self.searcher.on_trial_complete(group_id, result, error=True)
+                super().on_trial_complete(group_id, result, error=True)
                 return
             means[metric] = sum(scores) / len(scores)
-        self.searcher.on_trial_complete(group_id, means, error=False)
+        super().on_trial_complete(group_id, means, error=False)
+
+    def add_evaluated_points(
+        self, points: Sequence[Mapping[str, Any]], results: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Not taken: a Repeater learns from the means of whole groups, not from single results."""
+        raise NotImplementedError("Repeater does not take evaluated points")
 
     def state_dict(self) -> dict[str, Any]:
         """Open groups and the wrapped searcher's state."""
         return {
             "groups": [[k, g] for k, g in self._groups.items()],
             "current": self._current,
-            "searcher": self.searcher.state_dict(),
+            "searcher": super().state_dict(),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -169,18 +163,16 @@ class Repeater(Searcher):
                 if trial_id not in group["scores"]:
                     self._trial_group[trial_id] = group_id
         self._current = state["current"]
-        self.searcher.load_state_dict(state["searcher"])
+        super().load_state_dict(state["searcher"])
 
 
 def _finite(result: Mapping[str, Any], metrics: tuple[str, ...]) -> dict[str, float]:
     """The finite numbers `result` reports for `metrics`."""
     found = {}
     for metric in metrics:
-        value = result.get(metric)
-        if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(
-            value
-        ):
-            found[metric] = float(value)
+        number = as_finite(result.get(metric))
+        if number is not None:
+            found[metric] = number
     return found
 
 

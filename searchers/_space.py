@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from searchers._objective import as_real, is_finite_number
+
 if TYPE_CHECKING:  # numpy loads when a searcher draws, not with `import tuner`
     import numpy as np
 
@@ -50,7 +52,7 @@ class Domain(abc.ABC):
 
 
 def _check_number(name: str, value: Any, fix: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+    if not is_finite_number(value):
         raise ValueError(f"`{name}` must be a finite number, got {name}={value!r}: {fix}")
     return float(value)
 
@@ -132,12 +134,13 @@ class Float(Domain):
 
     def contains(self, value: Any) -> bool:
         """Whether `value` is a number in the bounds (and on the `q` grid)."""
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        number = as_real(value)
+        if number is None:
             return False
         tol = _EPS * max(1.0, abs(self.low), abs(self.high))
-        if not self.low - tol <= float(value) <= self.high + tol:
+        if not self.low - tol <= number <= self.high + tol:
             return False
-        return self.q is None or _on_grid(float(value), self.q)
+        return self.q is None or _on_grid(number, self.q)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON description."""
@@ -228,9 +231,7 @@ class Normal(Domain):
 
     def contains(self, value: Any) -> bool:
         """Whether `value` is a finite number (on the `q` grid)."""
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            return False
-        return math.isfinite(value) and (self.q is None or _on_grid(float(value), self.q))
+        return is_finite_number(value) and (self.q is None or _on_grid(float(value), self.q))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON description."""

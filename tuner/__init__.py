@@ -10,7 +10,6 @@ Example:
     ...     # doctest: +SKIP
 """
 
-import importlib as _importlib
 import typing as _typing
 
 from schedulers import FIFOScheduler, TrialScheduler
@@ -31,6 +30,7 @@ from searchers import (
     sample_from,
     uniform,
 )
+from searchers._lazy import lazy_exports as _lazy_exports
 from tuner._callback import Callback, TrialInfo
 from tuner._clock import FakeClock, SystemClock
 from tuner._config import CheckpointConfig, FailureConfig, RunConfig, TuneConfig
@@ -85,31 +85,20 @@ if _typing.TYPE_CHECKING:
 # What `Tuner` itself needs is imported above. These are imported on first use (PEP 562), so
 # that `import tuner` stays fast: the executors (the default LocalExecutor is built by `fit()`
 # when none is given), and torch's and dask's parts, which import torch and dask.
-_LAZY = {
-    "DaskExecutor": "tuner.executors.dask._executor",
-    "DataParallelTrainer": "tuner.torch._data_parallel",  # Ray Train's name
-    "InProcessExecutor": "tuner.executors._in_process",
-    "LocalExecutor": "tuner.executors._local",
-    "ScalingConfig": "tuner.torch._scaling",
-    "SimulatedExecutor": "tuner.executors._simulated",
-}
-# Ray Tune's `tune.schedulers`, `tune.search`, `tune.stopper`, `tune.experiment`, `tune.logger`,
-# `tune.result`: the submodules `tuner.<name>`.
-_SUBMODULES = frozenset({"schedulers", "search", "stopper", "experiment", "logger", "result"})
-
-
-def __getattr__(name: str) -> _typing.Any:
-    if name in _LAZY:
-        value = getattr(_importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value  # later look-ups skip __getattr__
-        return value
-    if name in _SUBMODULES:
-        return _importlib.import_module(f"tuner.{name}")
-    raise AttributeError(f"module 'tuner' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = _lazy_exports(
+    globals(),
+    {
+        "DaskExecutor": "tuner.executors.dask._executor",
+        "DataParallelTrainer": "tuner.torch._data_parallel",  # Ray Train's name
+        "InProcessExecutor": "tuner.executors._in_process",
+        "LocalExecutor": "tuner.executors._local",
+        "ScalingConfig": "tuner.torch._scaling",
+        "SimulatedExecutor": "tuner.executors._simulated",
+    },
+    # Ray Tune's `tune.schedulers`, `tune.search`, `tune.stopper`, `tune.experiment`,
+    # `tune.logger`, `tune.result`: the submodules `tuner.<name>`.
+    submodules=("schedulers", "search", "stopper", "experiment", "logger", "result"),
+)
 
 
 __all__ = [

@@ -12,14 +12,18 @@ if TYPE_CHECKING:
 
 
 class Candidates(Sequence["TrialView"]):
-    """PENDING then PAUSED trials that can start now, as views, without building the list.
+    """PENDING then PAUSED trials that can start now, as views, without building the list
+    (the `schedulers.WaitingTrials` a scheduler's `suggest` is handed).
 
     A scheduler that takes the first PENDING trial (the default, FIFO, ASHA) reads one view;
-    one that ranks them all reads them all. `len()` and indexing build the list once. Views
-    are the trials' cached ones, so reading a trial that has not changed costs no copy.
+    one that keeps its own order (PBT) asks `get` for the trials it wants, in constant time.
+    `len()` and indexing build the list once. Views are the trials' cached ones, so reading a
+    trial that has not changed costs no copy.
     """
 
     def __init__(self, trials: TrialTable, can_start: Callable[[Trial], bool]) -> None:
+        self._trials = trials
+        self._can_start = can_start
         self._source = (t.view() for t in trials.iter_status(PENDING, PAUSED) if can_start(t))
         self._read: list[TrialView] = []
         self._done = False
@@ -46,6 +50,13 @@ class Candidates(Sequence["TrialView"]):
             for _ in self:
                 pass
         return self._read
+
+    def get(self, trial_id: str) -> TrialView | None:
+        """The view of `trial_id` if it waits and can start now, else None."""
+        trial = self._trials.get(trial_id)
+        if trial is None or trial.status not in (PENDING, PAUSED) or not self._can_start(trial):
+            return None
+        return trial.view()
 
     def __len__(self) -> int:
         return len(self._list())

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from searchers._objective import check_mode
 from tuner.exceptions import ConfigError
 from tuner.storage._names import check_name
 
@@ -24,11 +25,6 @@ if TYPE_CHECKING:
 def _is_int(value: Any) -> bool:
     """Whether `value` is an integer (numpy's too), but not a bool."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _check_mode(mode: str | None, where: str) -> None:
-    if mode is not None and mode not in ("min", "max"):
-        raise ConfigError(f"{where}: mode must be 'min' or 'max', got mode={mode!r}")
 
 
 @dataclass(frozen=True)
@@ -81,7 +77,7 @@ class TuneConfig:
     trial_dirname_creator: Callable[[Trial], str] | None = None
 
     def __post_init__(self) -> None:
-        _check_mode(self.mode, "TuneConfig")
+        check_mode(self.mode, owner="TuneConfig", allow_none=True, error=ConfigError)
         if (self.metric is None) != (self.mode is None):
             raise ConfigError(
                 "TuneConfig needs metric and mode together, got "
@@ -164,7 +160,8 @@ class CheckpointConfig:
                 f"CheckpointConfig(num_to_keep) must be >= 1 or None (keep all), got "
                 f"num_to_keep={self.num_to_keep}: to keep no checkpoints, do not report any"
             )
-        _check_mode(self.checkpoint_score_order, "CheckpointConfig(checkpoint_score_order)")
+        check_mode(self.checkpoint_score_order, name="checkpoint_score_order",
+                   owner="CheckpointConfig", error=ConfigError)
         if self.checkpoint_frequency < 0:
             raise ConfigError(
                 f"checkpoint_frequency must be >= 0, got {self.checkpoint_frequency}"

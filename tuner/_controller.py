@@ -6,9 +6,9 @@ import contextlib
 import logging
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from schedulers import Decision, TrialScheduler
+from schedulers import Decision, SuggestionKind, TrialScheduler, TrialSuggestion
 from searchers import Searcher
 from tuner._callback import Callback
 from tuner._callback_hooks import CallbackHooks
@@ -46,13 +46,11 @@ from tuner.executors._protocol import (
 )
 from tuner.experiment._trial import ExperimentFacts
 from tuner.experiment._views import TrialViews
-from tuner.output._experiment_files import append_error, append_perturbations
+from tuner.output._experiment_files import append_error
+from tuner.output._policy_log import PolicyLog
 from tuner.output._progress import BestTracker, StatusReporter
 from tuner.stopper import Stopper
 from tuner.storage._checkpoint_book import CheckpointBook
-
-if TYPE_CHECKING:
-    pass
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +82,7 @@ class TuneController:
         elapsed_before: float = 0.0,
         searcher_finished: bool = False,
         restored: bool = False,
+        policy_records: int = 0,
     ) -> None:
         self.settings = settings
         self.executor = executor
@@ -106,7 +105,10 @@ class TuneController:
             settings.filesystem, settings.checkpoint_config, self.trials,
             copy_in_background=executor.clock is None,  # no real-time races in a simulation
         )
-        self.exploits = ExploitBook(self.trials, self.checkpoints, scheduler)
+        self.policy = PolicyLog(settings.local_path, policy_records)
+        self.exploits = ExploitBook(
+            self.trials, self.checkpoints, self.policy, clock, type(scheduler).__name__
+        )
         self.info = TrialInfos(self.local_dir)
         self.views = TrialViews(
             ExperimentFacts(settings.trainable_name, settings.local_path, settings.filesystem)
@@ -122,7 +124,7 @@ class TuneController:
         )
         self.life = LifeCycle(
             executor=executor, scheduler=scheduler, searcher=searcher, hooks=self.hooks,
-            clock=clock, after_scheduler=self._after_scheduler,
+            clock=clock,
         )
         self.checkpoint_requests = CheckpointRequests(settings.kind, executor)
         # Trials wait for the decision on each result when a decision may pause them at that
@@ -264,16 +266,30 @@ class TuneController:
     def _fill_slots(self) -> None:
         self._queue_trials()
         while self._stop_reason is None and self._can_start_more():
-            candidates = Candidates(self.trials, self._startable)
-            if not candidates:
+            copied = self.exploits.take_copied()
+            if copied is not None:
+                self._start(copied)
+                continue
+            waiting = Candidates(self.trials, self._startable)
+            if not waiting:
                 return
-            chosen = self.scheduler.choose_trial_to_run(candidates)
-            self._after_scheduler()
-            if chosen is None:
+            suggestion = self.scheduler.suggest(waiting)
+            if suggestion is None or not self._carry_out(suggestion, waiting):
                 return
-            if not self.trials[chosen].status.is_finished:
-                self._start(self.trials[chosen])
             self._queue_trials()
+
+    def _carry_out(self, suggestion: TrialSuggestion, waiting: Candidates) -> bool:
+        """Run or stop the trial a scheduler suggested; False when there was nothing to do (a
+        STOP of a trial that ended already: asking again now would get the same answer)."""
+        trial = self.exploits.trial_of(suggestion, waiting)
+        if suggestion.kind is SuggestionKind.STOP:
+            if trial.status.is_finished:
+                return False
+            self.life.apply(trial, TrialEvent.REMOVE)
+            return True
+        if self.exploits.apply(trial, suggestion):
+            self._start(trial)
+        return True
 
     def _startable(self, trial: Trial) -> bool:
         """Whether a waiting trial could start now (a free slot being known to exist)."""
@@ -304,8 +320,6 @@ class TuneController:
         self.factory.add(trial)
 
     def _start(self, trial: Trial) -> None:
-        if trial.status is PAUSED:
-            self.exploits.apply_on_resume(trial)
         restore = self.checkpoints.resume_point(trial)
         local = self.local_dir(trial)
         spec = start_spec(
@@ -370,7 +384,6 @@ class TuneController:
             self.life.apply(trial, TrialEvent.COMPLETE)
         else:
             self._act(trial, decision)
-        self._after_scheduler()
 
     def _tell_result(
         self, trial: Trial, result: dict[str, Any], checkpoint: CheckpointRef | None
@@ -387,13 +400,6 @@ class TuneController:
         the trial's status now: a STOP may have followed the request)."""
         self.checkpoints.record(trial, ref, trial.last_result)
         self.hooks.checkpoint(trial.trial_id, ref.path)
-
-    def _after_scheduler(self) -> None:
-        """After every scheduler call: log its perturbations, stop the trials it gave up on."""
-        append_perturbations(self.settings.local_path, self.scheduler.take_perturbation_records())
-        for trial_id in self.scheduler.take_trials_to_stop():
-            if trial_id in self.trials and not self.trials[trial_id].status.is_finished:
-                self.life.apply(self.trials[trial_id], TrialEvent.REMOVE)
 
     def _on_late_result(self, trial: Trial, event: ResultEvent) -> None:
         """A result sent before the trial learned it was paused or stopped.
@@ -421,7 +427,6 @@ class TuneController:
         elif decision is Decision.STOP:
             self.life.apply(trial, TrialEvent.REMOVE)
         else:
-            self.exploits.take_on_pause(trial)
             self.life.apply(trial, TrialEvent.PAUSE)
 
     def _on_end(self, trial: Trial, event: EndEvent) -> None:
@@ -438,7 +443,6 @@ class TuneController:
         if trial.status.is_finished:
             logger.warning("trial %s failed while stopping: %s", trial.trial_id, error)
             return
-        self.exploits.forget(trial)  # a failed pause exploits nothing
         trial.num_failures += 1
         trial.error = error.traceback or str(error)
         append_error(

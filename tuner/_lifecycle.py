@@ -9,13 +9,14 @@ pause what runs), then the scheduler, the searcher, and last the callbacks. The 
     PENDING     START      RUNNING      callbacks: on_trial_start
     PAUSED      START      RUNNING      callbacks: on_trial_start
     RUNNING     PAUSE      PAUSED       executor: pause; callbacks: on_trial_pause
-    RUNNING     INTERRUPT  PAUSED       executor: pause (the experiment ends; restore resumes it)
+    RUNNING     INTERRUPT  PAUSED       executor: pause; scheduler: on_trial_status (the experiment
+                                        ends; restore resumes it)
     RUNNING     COMPLETE   TERMINATED   executor: stop; scheduler: on_trial_complete;
                                         searcher: on_trial_complete; callbacks: on_trial_complete
     RUNNING,    REMOVE     TERMINATED   executor: stop; scheduler: on_trial_remove;
     PAUSED,                             searcher: on_trial_complete; callbacks: on_trial_complete
     PENDING
-    RUNNING,    RETRY      PENDING      callbacks: on_trial_recover
+    RUNNING,    RETRY      PENDING      scheduler: on_trial_status; callbacks: on_trial_recover
     PAUSED
     RUNNING,    FAIL       ERROR        scheduler: on_trial_error; searcher: on_trial_complete
     PAUSED                              (error=True); callbacks: on_trial_error
@@ -31,7 +32,7 @@ pause what runs), then the scheduler, the searcher, and last the callbacks. The 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from schedulers import TrialStatus
@@ -81,6 +82,7 @@ class Effect(enum.Enum):
 
     EXECUTOR_PAUSE = "executor.pause"
     EXECUTOR_STOP = "executor.stop"
+    SCHEDULER_STATUS = "scheduler.on_trial_status"
     SCHEDULER_COMPLETE = "scheduler.on_trial_complete"
     SCHEDULER_REMOVE = "scheduler.on_trial_remove"
     SCHEDULER_ERROR = "scheduler.on_trial_error"
@@ -103,7 +105,7 @@ TABLE: Mapping[tuple[TrialStatus, TrialEvent], tuple[TrialStatus, tuple[Effect, 
     (PENDING, TrialEvent.START): (RUNNING, (_E.CALLBACK_START,)),
     (PAUSED, TrialEvent.START): (RUNNING, (_E.CALLBACK_START,)),
     (RUNNING, TrialEvent.PAUSE): (PAUSED, (_E.EXECUTOR_PAUSE, _E.CALLBACK_PAUSE)),
-    (RUNNING, TrialEvent.INTERRUPT): (PAUSED, (_E.EXECUTOR_PAUSE,)),
+    (RUNNING, TrialEvent.INTERRUPT): (PAUSED, (_E.EXECUTOR_PAUSE, _E.SCHEDULER_STATUS)),
     (RUNNING, TrialEvent.COMPLETE): (
         TERMINATED, (_E.EXECUTOR_STOP, _E.SCHEDULER_COMPLETE, *_ENDED)
     ),
@@ -114,7 +116,7 @@ TABLE: Mapping[tuple[TrialStatus, TrialEvent], tuple[TrialStatus, tuple[Effect, 
         for status in (RUNNING, PAUSED, PENDING)
     },
     **{
-        (status, TrialEvent.RETRY): (PENDING, (_E.CALLBACK_RECOVER,))
+        (status, TrialEvent.RETRY): (PENDING, (_E.SCHEDULER_STATUS, _E.CALLBACK_RECOVER))
         for status in (RUNNING, PAUSED)
     },
     **{
@@ -166,8 +168,6 @@ class LifeCycle:
 
     Args:
         executor, scheduler, searcher, hooks, clock: What the effects act on.
-        after_scheduler: Called once after any move that notified the scheduler, so that the
-            loop carries out what the scheduler decided meanwhile (trials it gave up on).
     """
 
     def __init__(
@@ -178,14 +178,12 @@ class LifeCycle:
         searcher: Searcher,
         hooks: CallbackHooks,
         clock: Clock,
-        after_scheduler: Callable[[], None],
     ) -> None:
         self.executor = executor
         self.scheduler = scheduler
         self.searcher = searcher
         self.hooks = hooks
         self.clock = clock
-        self.after_scheduler = after_scheduler
 
     @staticmethod
     def move(status: TrialStatus, event: TrialEvent) -> tuple[TrialStatus, tuple[Effect, ...]]:
@@ -215,11 +213,8 @@ class LifeCycle:
         """
         new, effects = self.move(trial.status, event)
         trial.transition(new, self.clock.time())
-        told_scheduler = False
         for effect in effects:
-            told_scheduler |= self._run(effect, trial, error, restored)
-        if told_scheduler:
-            self.after_scheduler()
+            self._run(effect, trial, error, restored)
 
     def _run(
         self,
@@ -227,29 +222,27 @@ class LifeCycle:
         trial: Trial,
         error: TrialError | None,
         restored: bool,
-    ) -> bool:
-        """Run one effect; whether it called the scheduler."""
+    ) -> None:
+        """Run one effect."""
         trial_id = trial.trial_id
         if effect is Effect.EXECUTOR_PAUSE or effect is Effect.EXECUTOR_STOP:
             if self.executor.is_active(trial_id):
                 control = Control.PAUSE if effect is Effect.EXECUTOR_PAUSE else Control.STOP
                 self.executor.control(trial_id, control)
-        elif effect in (Effect.SCHEDULER_COMPLETE, Effect.SCHEDULER_REMOVE, Effect.SCHEDULER_ERROR):
-            view = trial.view()
-            if effect is Effect.SCHEDULER_COMPLETE:
-                self.scheduler.on_trial_complete(view, trial.last_result)
-            elif effect is Effect.SCHEDULER_REMOVE:
-                self.scheduler.on_trial_remove(view)
-            else:
-                self.scheduler.on_trial_error(view)
-            return True
+        elif effect is Effect.SCHEDULER_STATUS:
+            self.scheduler.on_trial_status(trial.view())
+        elif effect is Effect.SCHEDULER_COMPLETE:
+            self.scheduler.on_trial_complete(trial.view(), trial.last_result)
+        elif effect is Effect.SCHEDULER_REMOVE:
+            self.scheduler.on_trial_remove(trial.view())
+        elif effect is Effect.SCHEDULER_ERROR:
+            self.scheduler.on_trial_error(trial.view())
         elif effect is Effect.SEARCHER_COMPLETE:
             self.searcher.on_trial_complete(trial_id, trial.last_result or None)
         elif effect is Effect.SEARCHER_ERROR:
             self.searcher.on_trial_complete(trial_id, trial.last_result or None, error=True)
         else:
             self._callback(effect, trial_id, error, restored)
-        return False
 
     def _callback(
         self, effect: Effect, trial_id: str, error: TrialError | None, restored: bool

@@ -173,6 +173,9 @@ class TrialTable:
     def __contains__(self, trial_id: object) -> bool:
         return trial_id in self._trials
 
+    def get(self, trial_id: str) -> Trial | None:
+        return self._trials.get(trial_id)
+
     def __iter__(self) -> Iterator[Trial]:
         return iter(self._trials.values())
 

@@ -329,6 +329,11 @@ class Tuner:
             if not local:
                 # Loggers append to the staged copies, which the syncer then uploads whole.
                 stage_trial_outputs(fs, resumed["trials"], local_path)
+            from tuner.output._policy_log import rewind_policy_log
+
+            resumed["policy_records"] = rewind_policy_log(
+                fs, path, local_path, resumed["policy_records"]
+            )
         reporter = StatusReporter(
             rc.verbose,
             total_trials=expected_trials(searcher, cap_trials=cap, num_samples=tc.num_samples),
@@ -350,6 +355,7 @@ class Tuner:
             elapsed_before=resumed.get("elapsed_s", 0.0),
             searcher_finished=resumed.get("searcher_finished", False),
             restored=restored is not None,
+            policy_records=resumed.get("policy_records", 0),
         )
         reporter.watch(controller.trials)
         period = checkpoint_period_setting(rc.experiment_checkpoint_period_s)

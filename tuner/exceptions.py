@@ -80,8 +80,10 @@ class WorkerGroupError(TrainingFailedError):
     """`TorchTrainer.fit()` failed because ranks of its group raised or died (Ray Train V2's name).
 
     Attributes:
-        worker_failures: Each failed rank's error, by world rank (the first failure holds the
-            traceback; others hold their one-line summary).
+        worker_failures: Each failed rank's error, by world rank: the rank that caused the
+            failure holds the trial's error (whose traceback is the whole story); any other
+            rank that failed too holds its own (its summary, with its traceback; a
+            `WorkerDiedError` for a rank whose process died).
     """
 
     def __init__(

@@ -27,7 +27,10 @@ from schedulers import (
     PopulationBasedTrainingReplay,
     TrialScheduler,
     TrialStatus,
+    TrialSuggestion,
     TrialView,
+    WaitingList,
+    WaitingTrials,
 )
 from searchers import uniform
 from tuner import Callback, RunConfig, SimulatedExecutor, TuneConfig, Tuner
@@ -167,7 +170,7 @@ def test_a_second_end_hook_changes_nothing(
         scheduler.on_trial_error(view)
         scheduler.on_trial_complete(view, view.last_result)
     assert json.dumps(scheduler.state_dict(), sort_keys=True) == before
-    assert list(scheduler.take_trials_to_stop()) == []
+    assert scheduler.suggest(WaitingList([])) is None
 
 
 class RaiseOnResult(Callback):
@@ -232,8 +235,10 @@ class _StopsTheFinished(FIFOScheduler):
     def on_trial_complete(self, trial: TrialView, result: Any) -> None:
         self.done.append(trial.trial_id)
 
-    def take_trials_to_stop(self) -> list[str]:
-        return self.done[-1:]
+    def suggest(self, waiting: WaitingTrials) -> TrialSuggestion | None:
+        if self.done:
+            return TrialSuggestion.stop(self.done[-1])
+        return super().suggest(waiting)
 
 
 class _Unseeded(FIFOScheduler):
@@ -258,7 +263,7 @@ def test_the_contract_catches_a_state_that_is_not_json(tmp_path: Path) -> None:
 
 def test_the_contract_catches_decisions_on_finished_trials(tmp_path: Path) -> None:
     with pytest.raises(AssertionError,
-                       match=r"take_trials_to_stop for trial \S+ after its on_trial_complete"):
+                       match=r"suggest for trial \S+ after its on_trial_complete"):
         _contract(_StopsTheFinished).test_decisions_touch_only_live_trials(tmp_path)
 
 

@@ -335,7 +335,10 @@ def test_pbt_replay_follows_a_recorded_policy_file(tmp_path: Path) -> None:
     value = sum(rate for step in range(1, 14)
                 for since, rate in [[p for p in schedule if p[0] < step][-1]])
     assert result.metrics["value"] == pytest.approx(value), "resumed from its own checkpoints"
-    assert result.config["rate"] == schedule[-1][1]
+    # The config it ended with is the last one in force. (A record of an exploit whose donor
+    # had already reached step 13, its last, when the exploit was carried out changes nothing
+    # in the replay: the trial ends at 13, its last step.)
+    assert result.config["rate"] == [rate for since, rate in schedule if since < 13][-1]
 
 
 def test_pb2_runs_end_to_end(tmp_path: Path) -> None:
@@ -362,7 +365,7 @@ def test_hyperband_waits_for_trials_created_later_before_halving() -> None:
     # The event loop creates trials only as workers free up: a bracket's first trial can reach
     # the milestone before the rest of the bracket exists. It must wait (it used to be halved
     # alone and run to max_t, turning HyperBand into FIFO with one worker).
-    from schedulers import Decision, TrialStatus, TrialView
+    from schedulers import Decision, TrialStatus, TrialSuggestion, TrialView, WaitingList
 
     hb = HyperBandScheduler(metric="value", mode="max", max_t=9, reduction_factor=3)
     for i in range(4):  # t0..t2 fill bracket 0; t3 opens bracket 1 (5 planned, milestone 3)
@@ -370,13 +373,17 @@ def test_hyperband_waits_for_trials_created_later_before_halving() -> None:
     result = {"training_iteration": 3, "value": 1.0}
     assert hb.on_trial_result(TrialView("t3", {}, TrialStatus.RUNNING), result) is Decision.PAUSE
     hb.on_trial_add(TrialView("t4", {}, TrialStatus.PENDING))  # joins the same bracket
-    assert hb.choose_trial_to_run([TrialView("t3", {}, TrialStatus.PAUSED),
-                                   TrialView("t4", {}, TrialStatus.PENDING)]) == "t4"
+    assert hb.suggest(WaitingList([TrialView("t3", {}, TrialStatus.PAUSED),
+                                   TrialView("t4", {}, TrialStatus.PENDING)])) == (
+        TrialSuggestion.run("t4")
+    )
     assert hb.on_trial_result(TrialView("t4", {}, TrialStatus.RUNNING), result) is Decision.PAUSE
-    # No PENDING trial offered: the loop could create none, so the short bracket is halved.
-    assert hb.choose_trial_to_run([TrialView("t3", {}, TrialStatus.PAUSED),
-                                   TrialView("t4", {}, TrialStatus.PAUSED)]) == "t3"
-    assert hb.take_trials_to_stop() == []  # ceil(5 / 3) = 2 go on: both
+    # No PENDING trial offered: the loop could create none, so the short bracket is halved;
+    # ceil(5 / 3) = 2 go on: both (no trial is stopped).
+    assert hb.suggest(WaitingList([TrialView("t3", {}, TrialStatus.PAUSED),
+                                   TrialView("t4", {}, TrialStatus.PAUSED)])) == (
+        TrialSuggestion.run("t3")
+    )
 
 
 def test_pbt_on_remote_storage_copies_checkpoints_in_the_background(memory_storage: str) -> None:

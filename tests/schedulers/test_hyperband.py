@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from schedulers import Decision, HyperBandScheduler, TrialStatus, TrialView
+from schedulers import (
+    Decision,
+    HyperBandScheduler,
+    TrialStatus,
+    TrialSuggestion,
+    TrialView,
+    WaitingList,
+)
 from schedulers._hyperband import bracket_plan
 from tuner import RunConfig, SimulatedExecutor, TuneConfig, Tuner, grid_search
 from tuner.testing import RecordingScheduler, contract_trainable
@@ -64,12 +71,15 @@ def test_halving_of_the_second_bracket() -> None:
     ]
     # The last to arrive triggers the halving: keep ceil(5 / 3) = 2, t7 (0.9) and t4 (0.7).
     assert decisions == [PAUSE, PAUSE, PAUSE, PAUSE, CONTINUE]
-    assert sorted(hb.take_trials_to_stop()) == ["t3", "t5", "t6"]
-    assert hb.take_trials_to_stop() == []
     paused = [view(t, TrialStatus.PAUSED) for t in ("t3", "t4", "t5", "t6")]
     pending = [view(f"t{i}", TrialStatus.PENDING) for i in range(3)]
-    assert hb.choose_trial_to_run([*pending, *paused]) == "t4"  # winners resume first
-    assert hb.choose_trial_to_run([*pending, paused[0]]) == "t0"  # losers never resume
+    waiting = WaitingList([*pending, *paused])
+    # The losers are stopped first, one suggestion each (best first), then the winner resumes.
+    assert [hb.suggest(waiting) for _ in range(3)] == [
+        TrialSuggestion.stop("t6"), TrialSuggestion.stop("t3"), TrialSuggestion.stop("t5")
+    ]
+    assert hb.suggest(waiting) == TrialSuggestion.run("t4")  # winners resume first
+    assert hb.suggest(WaitingList([*pending, paused[0]])) == TrialSuggestion.run("t0")
     assert hb.on_trial_result(view("t4"), {"training_iteration": 8, "acc": 1}) is CONTINUE
     assert hb.on_trial_result(view("t4"), {"training_iteration": 9, "acc": 1}) is STOP
     assert hb.on_trial_result(view("t5"), {"training_iteration": 4, "acc": 1}) is STOP
@@ -83,9 +93,9 @@ def test_ending_trial_releases_the_waiting_ones() -> None:
     assert hb.on_trial_result(view("t3"), {"training_iteration": 3, "acc": 1.0}) is PAUSE
     assert hb.on_trial_result(view("t4"), {"training_iteration": 3, "acc": 0.0}) is PAUSE
     hb.on_trial_error(view("b", TrialStatus.ERROR))
-    assert hb.take_trials_to_stop() == []  # keep 2 of the planned 5: both live trials go on
-    paused = [view("t3", TrialStatus.PAUSED), view("t4", TrialStatus.PAUSED)]
-    assert hb.choose_trial_to_run(paused) in ("t3", "t4")
+    # Keep 2 of the planned 5: both live trials go on (none is stopped).
+    paused = WaitingList([view("t3", TrialStatus.PAUSED), view("t4", TrialStatus.PAUSED)])
+    assert hb.suggest(paused) in (TrialSuggestion.run("t3"), TrialSuggestion.run("t4"))
 
 
 def test_waiting_trials_are_not_resumed() -> None:
@@ -94,7 +104,7 @@ def test_waiting_trials_are_not_resumed() -> None:
         hb.on_trial_add(view(f"t{i}", TrialStatus.PENDING))
     hb.on_trial_add(view("t4", TrialStatus.PENDING))
     assert hb.on_trial_result(view("t3"), {"training_iteration": 3, "acc": 1.0}) is PAUSE
-    assert hb.choose_trial_to_run([view("t3", TrialStatus.PAUSED)]) is None
+    assert hb.suggest(WaitingList([view("t3", TrialStatus.PAUSED)])) is None
 
 
 def run(tmp_path: Path, xs: list[float], *, workers: int, iterations: int = 9) -> dict[int, int]:

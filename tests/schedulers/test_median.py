@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from schedulers import Decision, MedianStoppingRule, TrialStatus, TrialView
+from schedulers import (
+    Decision,
+    MedianStoppingRule,
+    TrialStatus,
+    TrialSuggestion,
+    TrialView,
+    WaitingList,
+)
 
 CONTINUE, PAUSE, STOP = Decision.CONTINUE, Decision.PAUSE, Decision.STOP
 
@@ -85,10 +92,10 @@ def test_choose_prefers_pending_then_yielded_then_soft_stopped() -> None:
         view("p", TrialStatus.PENDING),
         view("done", TrialStatus.TERMINATED),
     ]
-    assert rule.choose_trial_to_run(trials) == "p"
-    assert rule.choose_trial_to_run(trials[:2]) == "y"
-    assert rule.choose_trial_to_run(trials[:1]) == "s"
-    assert rule.choose_trial_to_run(trials[3:]) is None
+    assert rule.suggest(WaitingList(trials)) == TrialSuggestion.run("p")
+    assert rule.suggest(WaitingList(trials[:2])) == TrialSuggestion.run("y")
+    assert rule.suggest(WaitingList(trials[:1])) == TrialSuggestion.run("s")
+    assert rule.suggest(WaitingList(trials[3:])) is None
 
 
 @pytest.mark.parametrize(

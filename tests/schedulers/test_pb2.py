@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from schedulers import PB2, TrialStatus, TrialView
+from schedulers import PB2, Decision, TrialStatus, TrialView, WaitingList
 
 BOUNDS = {"lr": [0.001, 0.1], "opt": {"batch": [16, 128]}}
 
@@ -38,11 +38,15 @@ def run(seed: int) -> list[dict[str, Any]]:
             view = TrialView(trial_id, config, TrialStatus.RUNNING, has_checkpoint=True)
             if it == 1:
                 pb2.on_trial_add(view)
-            pb2.on_trial_result(view, {"training_iteration": it, "score": scores[trial_id]})
-            exploit = pb2.take_exploit(trial_id)
-            if exploit is not None:
-                configs[trial_id] = dict(exploit.new_config)
-                scores[trial_id] = scores[exploit.donor_trial_id]
+            result = {"training_iteration": it, "score": scores[trial_id]}
+            if pb2.on_trial_result(view, result) is not Decision.PAUSE:
+                continue
+            paused = TrialView(trial_id, config, TrialStatus.PAUSED, has_checkpoint=True)
+            suggestion = pb2.suggest(WaitingList([paused]))
+            if suggestion is not None and suggestion.exploits:
+                assert suggestion.config is not None
+                configs[trial_id] = dict(suggestion.config)
+                scores[trial_id] = scores[str(suggestion.checkpoint_trial_id)]
                 chosen.append(configs[trial_id])
     return chosen
 

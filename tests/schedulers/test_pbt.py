@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from schedulers import Decision, Exploit, PopulationBasedTraining, TrialStatus, TrialView
+from schedulers import (
+    Decision,
+    PopulationBasedTraining,
+    TrialStatus,
+    TrialSuggestion,
+    TrialView,
+    WaitingList,
+)
 from schedulers._pbt_explore import explore
 from searchers._space import choice, randint, uniform
 from tuner import RunConfig, SimulatedExecutor, TuneConfig, Tuner, grid_search
@@ -51,6 +57,15 @@ def report(pbt: PopulationBasedTraining, trial: TrialView, it: int, acc: float) 
     return pbt.on_trial_result(trial, {"training_iteration": it, "acc": acc})
 
 
+def resume(pbt: PopulationBasedTraining, *waiting: TrialView) -> TrialSuggestion | None:
+    """What PBT suggests when a worker is free and `waiting` (default PAUSED) trials wait."""
+    return pbt.suggest(WaitingList(waiting))
+
+
+def paused(trial_id: str) -> TrialView:
+    return view(trial_id, status=TrialStatus.PAUSED)
+
+
 def test_bottom_trials_exploit_the_top_one_with_a_fixed_seed() -> None:
     """4 trials, quantile 0.25 -> ceil(4 * 0.25) = 1 trial in each quantile.
 
@@ -65,35 +80,22 @@ def test_bottom_trials_exploit_the_top_one_with_a_fixed_seed() -> None:
         pbt.on_trial_add(trial)
     assert [report(pbt, trials[t], 1, 0) for t in "abcd"] == [CONTINUE] * 4
     assert report(pbt, trials["a"], 2, 10) is CONTINUE
-    assert pbt.take_exploit("a") is None
     assert report(pbt, trials["b"], 2, 5) is PAUSE
-    assert pbt.take_exploit("b") == Exploit(
-        "a", {"lr": 0.1, "momentum": pytest.approx(0.6), "batch": 38}
-    )
-    assert pbt.take_exploit("b") is None  # handed out once
     assert report(pbt, trials["c"], 2, 1) is PAUSE
-    assert pbt.take_exploit("c") == Exploit(
-        "a", {"lr": 0.1, "momentum": pytest.approx(0.4), "batch": 25}
-    )
     assert report(pbt, trials["d"], 2, 7) is PAUSE
-    assert pbt.take_exploit("d") is None
-    records = pbt.take_perturbation_records()
-    assert [(r["target_trial_id"], r["donor_trial_id"]) for r in records] == [
-        ("b", "a"),
-        ("c", "a"),
-    ]
-    assert records[0] == {
-        "time": 2.0,
-        "target_trial_id": "b",
-        "donor_trial_id": "a",
-        "target_iteration": 2,
-        "donor_iteration": 2,
-        "old_config": CONFIG,
-        "target_config": CONFIG,
-        "new_config": {"lr": 0.1, "momentum": pytest.approx(0.6), "batch": 38},
-    }
-    json.dumps(records)
-    assert pbt.take_perturbation_records() == []
+    # Each paused trial resumes with what was decided for it: b and c from a's checkpoint.
+    assert resume(pbt, paused("b")) == TrialSuggestion.run(
+        "b",
+        config={"lr": 0.1, "momentum": pytest.approx(0.6), "batch": 38},
+        checkpoint_trial_id="a",
+    )
+    assert resume(pbt, paused("c")) == TrialSuggestion.run(
+        "c",
+        config={"lr": 0.1, "momentum": pytest.approx(0.4), "batch": 25},
+        checkpoint_trial_id="a",
+    )
+    assert resume(pbt, paused("d")) == TrialSuggestion.run("d")
+    assert resume(pbt, paused("b")) is None  # b runs already: nothing waits
 
 
 def test_same_seed_same_exploits_other_seed_may_differ() -> None:
@@ -103,12 +105,12 @@ def test_same_seed_same_exploits_other_seed_may_differ() -> None:
         for i, acc in enumerate([9, 1, 2, 3, 8, 0, 5, 4]):
             trial = view(f"t{i}")
             pbt.on_trial_add(trial)
-            report(pbt, trial, 2, acc)
-            out.append(pbt.take_exploit(trial.trial_id))
+            if report(pbt, trial, 2, acc) is PAUSE:
+                out.append(resume(pbt, paused(trial.trial_id)))
         return out
 
     assert run(3) == run(3)
-    assert any(e is not None for e in run(3))
+    assert any(s is not None and s.exploits for s in run(3))
 
 
 def test_a_donor_without_checkpoint_is_never_exploited() -> None:
@@ -117,9 +119,7 @@ def test_a_donor_without_checkpoint_is_never_exploited() -> None:
     pbt.on_trial_add(a)
     pbt.on_trial_add(b)
     assert report(pbt, a, 2, 10) is CONTINUE
-    assert report(pbt, b, 2, 1) is CONTINUE
-    assert pbt.take_exploit("b") is None
-    assert pbt.take_perturbation_records() == []
+    assert report(pbt, b, 2, 1) is CONTINUE  # no exploit, and nobody waits: it goes on
 
 
 def test_perturbation_interval_and_burn_in() -> None:
@@ -130,7 +130,8 @@ def test_perturbation_interval_and_burn_in() -> None:
         assert report(pbt, b, it, 1) is CONTINUE
     assert report(pbt, a, 4, 10) is CONTINUE
     assert report(pbt, b, 4, 1) is PAUSE  # first interval after burn-in
-    assert pbt.take_exploit("b") is not None
+    suggestion = resume(pbt, paused("b"))
+    assert suggestion is not None and suggestion.checkpoint_trial_id == "a"
     # b took over a's last perturbation time (4): its next chance is at 6
     assert report(pbt, b, 5, 0) is CONTINUE
 
@@ -142,28 +143,27 @@ def test_yields_at_an_interval_when_trials_wait() -> None:
     pbt.on_trial_add(a)
     assert report(pbt, a, 1, 1) is CONTINUE
     assert report(pbt, a, 2, 1) is PAUSE
-    assert pbt.take_exploit("a") is None
-    trials = [view("a", status=TrialStatus.PAUSED), view("waiting", status=TrialStatus.PENDING)]
-    assert pbt.choose_trial_to_run(trials) == "waiting"  # least trained first
+    waiting = view("waiting", status=TrialStatus.PENDING)
+    assert resume(pbt, paused("a"), waiting) == TrialSuggestion.run("waiting")  # least trained
+    assert resume(pbt, paused("a"), waiting) == TrialSuggestion.run("a")  # no exploit for it
 
 
 def test_sync_mode_exploits_together_once_all_reached_the_interval() -> None:
     pbt = make(synch=True)
     trials = {t: view(t) for t in "abcd"}
-    for trial in trials.values():
-        pbt.on_trial_add(trial)
+    for t in trials:
+        pbt.on_trial_add(view(t, status=TrialStatus.PENDING))
     assert report(pbt, trials["c"], 2, 1) is PAUSE  # waits for the others
-    assert pbt.take_exploit("c") is None
-    paused_c = view("c", status=TrialStatus.PAUSED)
-    assert pbt.choose_trial_to_run([paused_c, view("d", status=TrialStatus.PENDING)]) == "d"
-    assert pbt.choose_trial_to_run([paused_c]) is None  # c is at the barrier
+    pending_d = view("d", status=TrialStatus.PENDING)
+    assert resume(pbt, paused("c"), pending_d) == TrialSuggestion.run("d")
+    assert resume(pbt, paused("c")) is None  # c is at the barrier
     assert report(pbt, trials["a"], 2, 10) is PAUSE
     assert report(pbt, trials["b"], 2, 5) is PAUSE
     assert report(pbt, trials["d"], 2, 7) is PAUSE  # last one: everybody is perturbed
-    assert pbt.take_exploit("d") is None
-    exploit = pbt.take_exploit("c")  # asked before c resumes
-    assert exploit is not None and exploit.donor_trial_id == "a"
-    assert pbt.choose_trial_to_run([paused_c]) == "c"  # the barrier moved on to 4
+    # The barrier moved on to 4; c, the worst, resumes from a's checkpoint, d as it was.
+    suggestion = resume(pbt, paused("c"))
+    assert suggestion is not None and suggestion.checkpoint_trial_id == "a"
+    assert resume(pbt, paused("d")) == TrialSuggestion.run("d")
 
 
 def test_sync_mode_does_not_wait_for_ended_trials() -> None:
@@ -174,8 +174,8 @@ def test_sync_mode_does_not_wait_for_ended_trials() -> None:
     assert report(pbt, a, 2, 10) is PAUSE
     assert report(pbt, b, 2, 1) is PAUSE
     pbt.on_trial_error(c)
-    exploit = pbt.take_exploit("b")  # the barrier fell with c: b exploits a
-    assert exploit is not None and exploit.donor_trial_id == "a"
+    suggestion = resume(pbt, paused("b"))  # the barrier fell with c: b exploits a
+    assert suggestion is not None and suggestion.checkpoint_trial_id == "a"
 
 
 def test_explore_lists_domains_callables_and_nested() -> None:
@@ -213,8 +213,9 @@ def test_custom_explore_fn_runs_last() -> None:
     a, b = view("a"), view("b")
     report(pbt, a, 2, 10)
     report(pbt, b, 2, 1)
-    exploit = pbt.take_exploit("b")
-    assert exploit is not None and exploit.new_config["lr"] == 42
+    suggestion = resume(pbt, paused("b"))
+    assert suggestion is not None and suggestion.config is not None
+    assert suggestion.config["lr"] == 42
     broken = make(custom_explore_fn=lambda c: None)
     report(broken, a, 2, 10)
     with pytest.raises(ValueError, match="custom_explore_fn must return"):

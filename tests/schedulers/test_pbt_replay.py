@@ -10,11 +10,11 @@ import pytest
 
 from schedulers import (
     Decision,
-    Exploit,
-    PopulationBasedTraining,
     PopulationBasedTrainingReplay,
     TrialStatus,
+    TrialSuggestion,
     TrialView,
+    WaitingList,
 )
 from schedulers._pbt_replay import lineage
 
@@ -46,8 +46,14 @@ def replay_decisions(replay: PopulationBasedTrainingReplay, last: int) -> list[A
     for it in range(1, last + 1):
         decision = replay.on_trial_result(trial, {"training_iteration": it})
         if decision is Decision.PAUSE:
-            out.append((it, replay.take_exploit("r")))
+            paused = TrialView("r", replay.config, TrialStatus.PAUSED)
+            out.append((it, replay.suggest(WaitingList([paused]))))
     return out
+
+
+def resumed(config: dict[str, Any]) -> TrialSuggestion:
+    """The replayed trial resumes from its own checkpoint with `config`."""
+    return TrialSuggestion.run("r", config=config)
 
 
 def test_replays_the_lineage_of_a_trial() -> None:
@@ -55,9 +61,9 @@ def test_replays_the_lineage_of_a_trial() -> None:
     replay = PopulationBasedTrainingReplay(LOG, trial_id="b")
     assert replay.config == {"lr": 0.1}
     assert replay_decisions(replay, 8) == [
-        (2, Exploit("r", {"lr": 0.12})),
-        (4, Exploit("r", {"lr": 0.2})),
-        (6, Exploit("r", {"lr": 0.24})),
+        (2, resumed({"lr": 0.12})),
+        (4, resumed({"lr": 0.2})),
+        (6, resumed({"lr": 0.24})),
     ]
 
 
@@ -73,27 +79,7 @@ def test_reads_a_jsonl_file_and_rays_rows(tmp_path: Path) -> None:
     ray = tmp_path / "pbt_policy_b.txt"
     ray.write_text(json.dumps(["b", "a", 3, 2, {"lr": 0.1}, {"lr": 0.12}]) + "\n")
     replay = PopulationBasedTrainingReplay(str(ray))
-    assert replay_decisions(replay, 3) == [(2, Exploit("r", {"lr": 0.12}))]
-
-
-def test_replays_a_pbt_run_schedule() -> None:
-    pbt = PopulationBasedTraining(
-        "training_iteration",
-        metric="acc",
-        mode="max",
-        perturbation_interval=2,
-        hyperparam_mutations={"lr": [0.1, 0.2, 0.3]},
-        seed=0,
-    )
-    a = TrialView("a", {"lr": 0.3}, TrialStatus.RUNNING, has_checkpoint=True)
-    b = TrialView("b", {"lr": 0.1}, TrialStatus.RUNNING, has_checkpoint=True)
-    pbt.on_trial_result(a, {"training_iteration": 2, "acc": 1.0})
-    pbt.on_trial_result(b, {"training_iteration": 2, "acc": 0.0})
-    exploit = pbt.take_exploit("b")
-    assert exploit is not None
-    replay = PopulationBasedTrainingReplay(pbt.take_perturbation_records())
-    assert replay.config == {"lr": 0.3}  # b's weights came from a
-    assert replay_decisions(replay, 3) == [(2, Exploit("r", exploit.new_config))]
+    assert replay_decisions(replay, 3) == [(2, resumed({"lr": 0.12}))]
 
 
 def test_bad_input(tmp_path: Path) -> None:

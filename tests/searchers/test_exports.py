@@ -16,7 +16,9 @@ def test_all_is_importable_and_unique() -> None:
 
 def test_public_classes_of_private_modules_are_exported() -> None:
     internal = {"Param", "ModelSearcher", "NumericDim", "Posterior", "GuardedMapping",
-                "GuardedList", "Spec", "UnresolvedError", "Acquisition", "Utility", "Objectives"}
+                "GuardedList", "Spec", "UnresolvedError", "Acquisition", "Utility",
+                # The multi-objective math every package shares (searchers/_pareto.py, ...).
+                "Objectives", "Constraint", "Feasibility", "MetricNotReportedError"}
     for module_info in pkgutil.iter_modules(searchers.__path__):
         module = importlib.import_module(f"searchers.{module_info.name}")
         for name, value in vars(module).items():

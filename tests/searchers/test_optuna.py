@@ -150,7 +150,7 @@ def test_multi_objective_missing_metric_fails_the_trial(caplog: pytest.LogCaptur
     [
         (["loss", "gain"], "min", "lists of the same length"),
         (["loss", "gain"], ["min"], "lists of the same length"),
-        (["loss", "gain"], ["min", "best"], "each `mode` must be 'min' or 'max'"),
+        (["loss", "gain"], ["min", "best"], r"`mode\[1\]` must be 'min' or 'max', got mode\[1\]="),
         (["loss", "loss"], ["min", "max"], "names an objective twice"),
         (3, "min", "must be a metric name or a list of them"),
     ],

@@ -1,4 +1,4 @@
-"""ConcurrencyLimiter and Repeater."""
+"""SearcherWrapper, and the wrappers built on it: ConcurrencyLimiter and Repeater."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from searchers import (
     ConcurrencyLimiter,
     Repeater,
     Searcher,
+    SearcherWrapper,
     SearchSignal,
     TPESearch,
     uniform,
@@ -179,3 +180,39 @@ def test_limiter_of_tpe_tells_the_model() -> None:
     assert limiter.suggest("b") is None
     limiter.on_trial_complete("a", {"loss": config["x"]})  # type: ignore[index]
     assert len(tpe.observations) == 1
+
+
+def test_a_searcher_wrapper_passes_every_call_on() -> None:
+    inner = Recorder(limit=1)
+    wrapper = SearcherWrapper(inner)
+    assert (wrapper.metric, wrapper.mode, wrapper.metrics) == ("loss", "min", ("loss",))
+    assert wrapper.max_queued == 3 and wrapper.learns_from_results
+    wrapper.set_search_properties(None, None, {})
+    assert wrapper.suggest("a") == {"i": 1} and wrapper.suggest("b") is FINISHED
+    wrapper.on_trial_result("a", {"loss": 1.0})
+    wrapper.on_trial_complete("a", {"loss": 1.0})
+    assert inner.results == ["a"] and inner.completed == [("a", {"loss": 1.0}, False)]
+    assert wrapper.state_dict() == {"n": 1}  # the wrapped searcher's state, as it is
+    wrapper.load_state_dict({"n": 0})
+    assert inner.n == 0
+    wrapper.mode = None  # "not set" leaves the wrapped searcher's mode
+    assert inner.mode == "min"
+    wrapper.metric = "acc"
+    assert inner.metric == "acc"
+
+
+def test_wrappers_report_the_wrapped_searcher_s_metric_and_mode() -> None:
+    for wrapper in (Repeater(Recorder(), repeat=2), ConcurrencyLimiter(Recorder(), 1)):
+        assert (wrapper.metric, wrapper.mode) == ("loss", "min")
+        with pytest.raises(ValueError, match="TuneConfig has metric='acc'"):
+            wrapper.set_search_properties("acc", "max", {})
+
+
+def test_repeater_passes_on_neither_intermediate_results_nor_evaluated_points() -> None:
+    inner = Recorder()
+    repeater = Repeater(inner, repeat=2)
+    repeater.suggest("a")
+    repeater.on_trial_result("a", {"loss": 1.0})
+    assert inner.results == []
+    with pytest.raises(NotImplementedError, match="Repeater does not take evaluated points"):
+        repeater.add_evaluated_points([{"i": 1}], [{"loss": 1.0}])

@@ -47,13 +47,17 @@ def fit(tmp_path: Path, trainable: Any = ok, **kwargs: Any) -> Any:
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda: TuneConfig(metric="loss", mode="best"), "mode must be 'min' or 'max'"),
+        (lambda: TuneConfig(metric="loss", mode="best"), "`mode` must be 'min' or 'max'"),
         (lambda: TuneConfig(metric="loss"), "needs metric and mode together"),
         (lambda: TuneConfig(mode="min"), "needs metric and mode together"),
         (lambda: TuneConfig(num_samples=0), r"num_samples must be >= 1 \(or -1"),
         (lambda: TuneConfig(max_concurrent_trials=0), "max_concurrent_trials must be >= 1"),
         (lambda: CheckpointConfig(num_to_keep=0), "num_to_keep\\) must be >= 1"),
-        (lambda: CheckpointConfig(checkpoint_score_order="up"), "must be 'min' or 'max'"),
+        (
+            lambda: CheckpointConfig(checkpoint_score_order="up"),
+            r"CheckpointConfig: `checkpoint_score_order` must be 'min' or 'max', got "
+            r"checkpoint_score_order='up': pass 'min' \(lower is better\)",
+        ),
         (lambda: FailureConfig(max_failures=-2), r"max_failures\) must be an int >= 0, or -1"),
         (lambda: RunConfig(verbose=7), "verbose must be 0, 1, 2 or 3"),
         (lambda: loguniform(0, 1), "must be > 0"),

@@ -437,11 +437,13 @@ def test_pbt_explores_nested_configs_from_read_only_views(tmp_path: Path) -> Non
 
 
 def test_an_exploit_holds_a_plain_copy_of_what_it_was_given() -> None:
-    from schedulers import Exploit
+    from schedulers import TrialSuggestion
 
     view = trial_with(copy.deepcopy(CONFIG), {}).view()
-    exploit = Exploit(donor_trial_id="t0", new_config={**view.config, "lr": 0.2})
-    assert type(exploit.new_config["optim"]) is dict
-    exploit.new_config["optim"]["betas"].append(0.5)  # the engine's own data now
+    exploit = TrialSuggestion.run(
+        "t1", config={**view.config, "lr": 0.2}, checkpoint_trial_id="t0"
+    )
+    assert exploit.config is not None and type(exploit.config["optim"]) is dict
+    exploit.config["optim"]["betas"].append(0.5)  # the engine's own data now
     assert view.config == CONFIG
 

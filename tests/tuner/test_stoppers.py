@@ -110,7 +110,7 @@ def test_trial_plateau_state_round_trip() -> None:
 def test_trial_plateau_validation_and_missing_metric() -> None:
     with pytest.raises(ConfigError, match="when metric_threshold is set"):
         TrialPlateauStopper("loss", metric_threshold=0.1)
-    with pytest.raises(ConfigError, match="mode must be 'min' or 'max'"):
+    with pytest.raises(ConfigError, match="TrialPlateauStopper: `mode` must be 'min' or 'max'"):
         TrialPlateauStopper("loss", mode="best")
     with pytest.raises(ConfigError, match="num_results must be >= 1"):
         TrialPlateauStopper("loss", num_results=0)
@@ -163,7 +163,7 @@ def test_experiment_plateau_state_round_trip() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"mode": "best"}, "mode must be 'min' or 'max'"),
+        ({"mode": "best"}, "`mode` must be 'min' or 'max'"),
         ({"top": 1}, "top must be an int > 1"),
         ({"patience": -1}, "patience must be an int >= 0"),
         ({"std": 0}, "std must be > 0"),

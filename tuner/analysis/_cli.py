@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from searchers._objective import best_by, rank_by
 from tuner.analysis._read import (
     SavedExperiment,
     check_metric,
@@ -24,7 +25,7 @@ from tuner.analysis._read import (
     open_experiment,
     user_url,
 )
-from tuner.analysis._result import Result, flatten, numeric
+from tuner.analysis._result import Result, flatten, metric_value
 from tuner.exceptions import ConfigError, RestoreError, TuneError
 from tuner.output._progress import format_duration
 
@@ -68,12 +69,10 @@ def _status_text(experiment: SavedExperiment) -> str:
     return "running/crashed" if status == "running" else status
 
 
-def _best_of(results: Sequence[Result], metric: str, mode: str) -> tuple[Result, float] | None:
-    scored = [(v, r) for r in results if (v := numeric(flatten(r.metrics).get(metric))) is not None]
-    if not scored:
-        return None
-    value, result = (min if mode == "min" else max)(scored, key=lambda pair: pair[0])
-    return result, value
+def _best_value(results: Sequence[Result], metric: str, mode: str) -> float | None:
+    """The best finite `metric` of the trials' last results, or None."""
+    found = best_by(results, lambda r: metric_value(r.metrics, metric), mode)
+    return None if found is None else found[1]
 
 
 def _open(url: str) -> SavedExperiment:
@@ -111,8 +110,9 @@ def cmd_ls(args: argparse.Namespace, out: TextIO) -> int:
     for exp in experiments:
         results = exp.results()
         best = ""
-        if exp.metric and exp.mode and (found := _best_of(results, exp.metric, exp.mode)):
-            best = f"{exp.metric}={found[1]:.6g}"
+        if exp.metric and exp.mode:
+            found = _best_value(results, exp.metric, exp.mode)
+            best = f"{exp.metric}={found:.6g}" if found is not None else ""
         elapsed = format_duration(float(exp.state["experiment"].get("elapsed_s", 0.0)))
         rows.append([exp.name, _status_text(exp), _counts_text(exp.counts), best, elapsed])
         if exp.status != "finished":
@@ -143,9 +143,8 @@ def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
     out.write(f"path: {exp.url}\n")
     if metric is not None and args.sort:
         _, mode = _metric_and_mode(exp, metric, args.mode, need_mode=True)
-        sign = 1.0 if mode == "min" else -1.0
-        results.sort(key=lambda r: sign * (numeric(flatten(r.metrics).get(metric)) or 0.0)
-                     if numeric(flatten(r.metrics).get(metric)) is not None else float("inf"))
+        assert mode is not None  # _metric_and_mode raised otherwise
+        results = rank_by(results, lambda r: metric_value(r.metrics, metric), mode)
     params: list[str] = []
     for result in results:
         params += [k for k in flatten(result.config) if k not in params]

@@ -15,7 +15,8 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from tuner.analysis._result import Result, flatten, numeric
+from searchers._objective import as_finite
+from tuner.analysis._result import Result, flatten, metric_value
 from tuner.exceptions import ConfigError
 
 if TYPE_CHECKING:
@@ -92,10 +93,10 @@ def plot_learning_curves(
         xs, ys = [], []
         for step, row in enumerate(result._history(), start=1):
             flat = flatten(row)
-            y = numeric(flat.get(metric))
+            y = as_finite(flat.get(metric))
             if y is None:
                 continue
-            x_value = numeric(flat.get(x))
+            x_value = as_finite(flat.get(x))
             xs.append(x_value if x_value is not None else float(step))
             ys.append(y)
         if ys:
@@ -139,7 +140,7 @@ def plot_scatter(
     points = []
     for result in results:
         config = flatten(result.config)
-        y = numeric(flatten(result.metrics).get(metric))
+        y = metric_value(result.metrics, metric)
         if param in config and y is not None:
             points.append((config[param], y))
     if not points:
@@ -150,7 +151,7 @@ def plot_scatter(
         )
     figure = _figure(size)
     axes = figure.add_subplot()
-    xs_num = [numeric(p) for p, _ in points]
+    xs_num = [as_finite(p) for p, _ in points]
     ys = [y for _, y in points]
     if all(v is not None for v in xs_num):
         xs = [float(v) for v in xs_num if v is not None]

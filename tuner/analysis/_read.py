@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from schedulers import TrialStatus
-from tuner.analysis._result import Result, flatten, numeric
+from tuner.analysis._result import Result, flatten, metric_value
 from tuner.exceptions import ConfigError, RestoreError, TrialError, WorkerDiedError
 from tuner.state._experiment import SLOTS, has_state, load_state, trial_from_json
 from tuner.storage._checkpoint import Checkpoint
@@ -243,7 +243,7 @@ def reported_keys(results: list[Result]) -> list[str]:
 
 def check_metric(results: list[Result], metric: str, where: str) -> None:
     """Raise `ConfigError` naming the reported keys if no trial reported a number for `metric`."""
-    if any(numeric(flatten(r.metrics).get(metric)) is not None for r in results):
+    if any(metric_value(r.metrics, metric) is not None for r in results):
         return
     if not results:
         raise ConfigError(f"{where} has no trials yet")

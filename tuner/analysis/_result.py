@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from searchers._objective import as_finite, best_by, check_mode
 from tuner.exceptions import TrialError
+from tuner.output._encode import flatten as _flatten
 from tuner.storage._checkpoint import Checkpoint
 
 if TYPE_CHECKING:
@@ -18,36 +19,20 @@ if TYPE_CHECKING:
 
 
 def flatten(data: Mapping[str, Any], prefix: str = "", sep: str = "/") -> dict[str, Any]:
-    """`{"a": {"b": 1}}` -> `{"a/b": 1}`."""
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        name = f"{prefix}{sep}{key}" if prefix else str(key)
-        if isinstance(value, Mapping) and value:
-            out.update(flatten(value, name, sep))
-        else:
-            out[name] = value
-    return out
+    """`{"a": {"b": 1}}` -> `{"a/b": 1}`; with `prefix`, `{"prefix/a/b": 1}`.
+
+    The output files' `flatten` (`tuner.output._encode`), so that a column read back has the
+    name it was written under.
+    """
+    flat = _flatten(data, sep)
+    if not prefix:
+        return flat
+    return {f"{prefix}{sep}{key}": value for key, value in flat.items()}
 
 
-def numeric(value: Any) -> float | None:
-    """`value` as a float if it is a finite number, else None."""
-    number = real_number(value)
-    return number if number is not None and math.isfinite(number) else None
-
-
-def real_number(value: Any) -> float | None:
-    """`value` as a float if it is a real number (NaN and infinities included), else None."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        try:
-            import numpy as np
-
-            if isinstance(value, np.generic) and np.issubdtype(value.dtype, np.number):
-                value = value.item()
-            else:
-                return None
-        except ImportError:  # pragma: no cover - numpy is a dependency
-            return None
-    return float(value)
+def metric_value(metrics: Mapping[str, Any], metric: str) -> float | None:
+    """`metric` of a result (nested keys joined with "/") if it is a finite number, else None."""
+    return as_finite(flatten(metrics).get(metric))
 
 
 @dataclass(frozen=True)
@@ -128,22 +113,15 @@ class Result:
 
     def metric_history(self, metric: str) -> list[float]:
         """The values of `metric` over the trial's results (non-numbers skipped)."""
-        values = (numeric(flatten(row).get(metric)) for row in self._history())
+        values = (metric_value(row, metric) for row in self._history())
         return [v for v in values if v is not None]
 
     def get_best_checkpoint(self, metric: str, mode: str) -> Checkpoint | None:
-        """The retained checkpoint whose metrics are best for `metric` in `mode`."""
-        if mode not in ("min", "max"):
-            raise ValueError(f"mode must be 'min' or 'max', got mode={mode!r}")
-        scored = [
-            (value, ckpt)
-            for ckpt, metrics in self.best_checkpoints
-            if (value := numeric(flatten(metrics).get(metric))) is not None
-        ]
-        if not scored:
-            return None
-        pick = min if mode == "min" else max
-        return pick(scored, key=lambda pair: pair[0])[1]
+        """The retained checkpoint whose metrics are best for `metric` in `mode` (the first of
+        equals in `best_checkpoints` order); None if none has a finite `metric`."""
+        check_mode(mode, owner="Result.get_best_checkpoint")
+        best = best_by(self.best_checkpoints, lambda pair: metric_value(pair[1], metric), mode)
+        return None if best is None else best[0][0]
 
     def __repr__(self) -> str:
         shown = {

@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 import os
 import statistics
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from tuner.analysis._result import Result, flatten, numeric, real_number
+from searchers._objective import as_real, best_by, check_mode
+from tuner.analysis._result import Result, flatten, metric_value
 from tuner.exceptions import ConfigError, TrialError
 
 if TYPE_CHECKING:
@@ -160,8 +161,7 @@ class ResultGrid:
                 "get_best_result needs a metric and a mode: pass them, e.g. "
                 "get_best_result(metric='loss', mode='min'), or set TuneConfig(metric=, mode=)"
             )
-        if mode not in ("min", "max"):
-            raise ConfigError(f"mode must be 'min' or 'max', got mode={mode!r}")
+        check_mode(mode, owner="get_best_result", error=ConfigError)
         if scope not in _SCOPES:
             raise ConfigError(f"scope must be one of {list(_SCOPES)}, got scope={scope!r}")
         scored: list[tuple[float, Result]] = []
@@ -174,7 +174,8 @@ class ResultGrid:
                 diverged += 1
                 continue
             scored.append((score, result))
-        if not scored:
+        best = best_by(scored, lambda pair: pair[0], mode)
+        if best is None:
             if diverged:
                 raise ConfigError(
                     f"no trial has a finite '{metric}' to rank by (scope {scope!r}): "
@@ -186,7 +187,7 @@ class ResultGrid:
                 f"no trial reported a numeric '{metric}' (the first trial's keys: {keys}): "
                 "check the metric name"
             )
-        return min(scored, key=lambda pair: _rank(pair[0], mode))[1]
+        return best[0][1]
 
     def get_dataframe(
         self, filter_metric: str | None = None, filter_mode: str | None = None
@@ -197,24 +198,18 @@ class ResultGrid:
         """
         import pandas as pd
 
-        if filter_metric is not None and filter_mode not in ("min", "max"):
-            raise ConfigError(
-                f"filter_mode must be 'min' or 'max' with filter_metric, got {filter_mode!r}"
-            )
+        if filter_metric is not None:
+            mode = check_mode(filter_mode, name="filter_mode", owner="get_dataframe",
+                              error=ConfigError)
         rows = []
         for result in self._results:
             metrics = result.metrics
             if filter_metric is not None:
                 # NaN and infinite values are skipped, as by get_best_result: a trial's best
                 # row is its best finite one (its last row if it has none).
-                scored = [
-                    (value, row)
-                    for row in result._history()
-                    if (value := numeric(flatten(row).get(filter_metric))) is not None
-                ]
-                if scored:
-                    pick = min if filter_mode == "min" else max
-                    metrics = pick(scored, key=lambda pair: pair[0])[1]
+                best = best_by(result._history(), _metric_of(filter_metric), mode)
+                if best is not None:
+                    metrics = best[0]
             row = flatten(metrics)
             row.update(flatten(result.config, "config"))
             row["trial_id"] = result.trial_id or row.get("trial_id")
@@ -235,7 +230,7 @@ def _score(
     if scope == "last":
         flat = flatten(result.metrics)
         value = flat.get(metric)
-        number = real_number(value)
+        number = as_real(value)
         if number is None and value is not None:
             raise ConfigError(
                 f"metric '{metric}' must be a number to rank trials, but trial "
@@ -245,17 +240,22 @@ def _score(
     history = [
         number
         for row in result._history()
-        if (number := real_number(flatten(row).get(metric))) is not None
+        if (number := as_real(flatten(row).get(metric))) is not None
     ]
     if not history:
         return None
     if scope == "all":
-        ranked = [v for v in history if (math.isfinite(v) if finite_only else not math.isnan(v))]
-        if not ranked:
-            return math.nan
-        return min(ranked) if mode == "min" else max(ranked)
+        # NaN ranks after every number: the score only of a trial that has nothing else.
+        values = [v for v in history if math.isfinite(v)] if finite_only else history
+        best = best_by(values, lambda v: v, mode)
+        return math.nan if best is None else best[1]
     window = {"avg": len(history), "last-5-avg": 5, "last-10-avg": 10}[scope]
     return _mean(history[-window:])
+
+
+def _metric_of(metric: str) -> Callable[[Mapping[str, Any]], float | None]:
+    """A result row's finite `metric` (a `best_by` score)."""
+    return lambda row: metric_value(row, metric)
 
 
 def _mean(values: list[float]) -> float:
@@ -264,9 +264,3 @@ def _mean(values: list[float]) -> float:
     except ValueError:  # both infinities: fsum refuses "-inf + inf"
         return math.nan
 
-
-def _rank(score: float, mode: str) -> tuple[bool, float]:
-    """Sort key, best first: NaN after every number, infinities where they belong."""
-    if math.isnan(score):
-        return (True, 0.0)
-    return (False, score if mode == "min" else -score)

@@ -94,6 +94,7 @@ def state_header(
                 "running" if controller.is_running else "finished"
             ),
             "counts": {s.value: n for s, n in controller.counts().items()},
+            "policy_records": controller.policy.records,
         },
         "settings": {
             "metric": tune_config.metric,
@@ -393,6 +394,12 @@ def resume_components(
             if data["status"] == TrialStatus.ERROR.value:
                 trial.error = None
                 scheduler.on_trial_add(trial.view())
+            else:
+                # The saved scheduler state knows the statuses of the last save: a trial that
+                # ran then waits now.
+                scheduler.on_trial_status(trial.view())
+        elif event is TrialEvent.DROP:
+            scheduler.on_trial_remove(trial.view())
         table.add(trial)
     experiment = state["experiment"]
     return {
@@ -400,6 +407,8 @@ def resume_components(
         "experiment_id": experiment["experiment_id"],
         "elapsed_s": float(experiment["elapsed_s"]),
         "searcher_finished": bool(experiment["searcher_finished"]),
+        # None in a state saved before the policy log's records were counted.
+        "policy_records": experiment.get("policy_records"),
     }
 
 

@@ -245,8 +245,9 @@ _EXPERIMENT = _fields(
         "searcher_finished": _bool,
         "status": _str,
         "counts": _dict_of(_int(0)),
+        "policy_records": _int(0),
     },
-    optional=frozenset({"path"}),
+    optional=frozenset({"path", "policy_records"}),
 )
 
 def _period(value: Any, at: str) -> None:

@@ -14,9 +14,10 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
+from searchers._objective import check_mode
 from tuner.exceptions import ConfigError
 from tuner.stopper._base import Stopper
-from tuner.stopper._values import check_mode, lookup, number
+from tuner.stopper._values import lookup, number
 
 
 class TrialPlateauStopper(Stopper):
@@ -41,12 +42,13 @@ class TrialPlateauStopper(Stopper):
         metric_threshold: float | None = None,
         mode: str | None = None,
     ):
-        if metric_threshold is not None and mode not in ("min", "max"):
-            raise ConfigError(
-                f"mode must be 'min' or 'max' when metric_threshold is set, got mode={mode!r}: "
-                "pass mode='min' or mode='max'"
-            )
-        check_mode(mode, allow_none=True)
+        threshold = metric_threshold is not None
+        check_mode(
+            mode,
+            owner="TrialPlateauStopper" + (" (when metric_threshold is set)" if threshold else ""),
+            allow_none=not threshold,
+            error=ConfigError,
+        )
         if number(std, "std") < 0:
             raise ConfigError(f"std must be >= 0, got std={std}")
         if num_results < 1 or grace_period < 0:
@@ -113,7 +115,7 @@ class ExperimentPlateauStopper(Stopper):
     def __init__(
         self, metric: str, std: float = 0.001, top: int = 10, mode: str = "min", patience: int = 0
     ):
-        check_mode(mode, allow_none=False)
+        check_mode(mode, owner="ExperimentPlateauStopper", error=ConfigError)
         if isinstance(top, bool) or not isinstance(top, int) or top <= 1:
             raise ConfigError(f"top must be an int > 1, got top={top!r}")
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:

@@ -5,16 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from searchers._objective import as_real
 from tuner.exceptions import ConfigError
 
 
 def number(value: Any, what: str) -> float:
-    """`value` as a float (numpy scalars too); ConfigError naming `what` if it is no number."""
+    """`value` as a float (numpy scalars and 0-d arrays too); ConfigError naming `what` if it is
+    no number."""
     if type(value).__module__ == "numpy" and hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        value = value.item()  # a 0-d array is no `numbers.Real`, its item is
+    real = as_real(value)
+    if real is None:
         raise ConfigError(f"{what} must be a number, got {type(value).__name__} {value!r}")
-    return float(value)
+    return real
 
 
 def find(result: Mapping[str, Any], key: str) -> tuple[bool, Any]:
@@ -39,9 +42,3 @@ def lookup(result: Mapping[str, Any], key: str, fix: str) -> Any:
         )
     return value
 
-
-def check_mode(mode: str | None, *, allow_none: bool) -> None:
-    """Raise ConfigError unless `mode` is 'min' or 'max' (or None, where `allow_none`)."""
-    if mode in ("min", "max") or (allow_none and mode is None):
-        return
-    raise ConfigError(f"mode must be 'min' or 'max', got mode={mode!r}")

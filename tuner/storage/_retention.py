@@ -4,23 +4,19 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
+from searchers._objective import rank_by
 from tuner._config import CheckpointConfig
 from tuner._trial import CheckpointRecord, Trial
-from tuner.analysis._result import flatten, numeric
+from tuner.analysis._result import flatten, metric_value
 from tuner.storage._filesystem import remove_directory
 
 if TYPE_CHECKING:
     import fsspec
 
 logger = logging.getLogger(__name__)
-
-
-def checkpoint_score(metrics: Mapping[str, Any], attribute: str) -> float | None:
-    """A checkpoint's score: `attribute` of the result it came with, if that is a finite number."""
-    return numeric(flatten(metrics).get(attribute))
 
 
 def best_first(
@@ -41,14 +37,9 @@ def best_first(
     newest_first = list(reversed(records))
     if attribute is None:
         return newest_first
-    scored = [
-        (score, record)
-        for record in newest_first
-        if (score := checkpoint_score(record.metrics, attribute)) is not None
-    ]
-    scored.sort(key=lambda pair: pair[0], reverse=order == "max")  # stable: newer first on ties
-    unscored = [r for r in newest_first if checkpoint_score(r.metrics, attribute) is None]
-    return [record for _, record in scored] + unscored
+    # The score: `attribute` of the result the checkpoint came with, if a finite number. The
+    # sort is stable, so ties go to the newer.
+    return rank_by(newest_first, lambda record: metric_value(record.metrics, attribute), order)
 
 
 def choose_evictions(
@@ -77,7 +68,7 @@ def choose_evictions(
 def unscored_warning(trial: Trial, record: CheckpointRecord, config: CheckpointConfig) -> str | None:
     """What to tell the user when `record` has no score by the configured attribute, or None."""
     attribute = config.checkpoint_score_attribute
-    if attribute is None or checkpoint_score(record.metrics, attribute) is not None:
+    if attribute is None or metric_value(record.metrics, attribute) is not None:
         return None
     metrics = flatten(record.metrics)
     value = f"value {metrics[attribute]!r}" if attribute in metrics else "not reported"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
+
+from searchers._objective import is_finite_number
 
 
 def json_problem(value: Any, where: str = "state") -> str | None:
@@ -23,8 +24,8 @@ def json_problem(value: Any, where: str = "state") -> str | None:
         return None
     if type(value) is int:
         return None
-    if type(value) is float:
-        if math.isfinite(value):
+    if type(value) is float:  # exactly: a numpy float is not plain JSON data
+        if is_finite_number(value):
             return None
         return f"{where} is {value!r}, which JSON has no number for"
     if type(value) is list:

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from schedulers import Decision, Exploit, TrialScheduler, TrialStatus, TrialView
+from schedulers import (
+    Decision,
+    SuggestionKind,
+    TrialScheduler,
+    TrialStatus,
+    TrialSuggestion,
+    TrialView,
+    WaitingTrials,
+)
 from tuner._lifecycle import TABLE, Effect
 from tuner.testing._json import json_problem
 from tuner.testing._trainable import trial_index
@@ -31,7 +39,11 @@ def _statuses_after_hooks() -> dict[str, frozenset[TrialStatus]]:
 STATUS_AT_END: Mapping[str, frozenset[TrialStatus]] = _statuses_after_hooks()
 """End hook -> the statuses of a trial it is called for (from `tuner._lifecycle.TABLE`)."""
 
-_WAITING = (TrialStatus.PENDING, TrialStatus.PAUSED)
+STATUS_AT_STATUS_HOOK: frozenset[TrialStatus] = frozenset(
+    new for new, effects in TABLE.values() if Effect.SCHEDULER_STATUS in effects
+)
+"""The statuses a trial may have when `on_trial_status` is called (from the table)."""
+
 
 
 def _index(trial_id: str) -> int | str:
@@ -50,8 +62,9 @@ class RecordingScheduler(TrialScheduler):
 
     - `on_trial_result` only for RUNNING trials the scheduler was not told had ended, and
       the answer is a `Decision`;
-    - `choose_trial_to_run` picks one of the trials it was shown, PENDING or PAUSED;
-    - `take_trials_to_stop` names only trials that were added and have not ended;
+    - `suggest` runs one of the trials it was shown (from the checkpoint of a trial that was
+      added, with a JSON config), or stops a trial that was added and has not ended;
+    - `on_trial_status` only for live trials, in a status the life cycle table gives it;
     - exactly one of `on_trial_complete` / `on_trial_error` / `on_trial_remove` per trial, in a
       status the life cycle table (`tuner._lifecycle.TABLE`) gives that hook;
     - `state_dict()` is plain JSON data every time it is asked for (each state save).
@@ -127,52 +140,46 @@ class RecordingScheduler(TrialScheduler):
         ))
         return decision
 
-    def choose_trial_to_run(self, trials: Sequence[TrialView]) -> str | None:
-        chosen = self.scheduler.choose_trial_to_run(trials)
-        if chosen is not None:
-            view = next((t for t in trials if t.trial_id == chosen), None)
-            if view is None:
-                self._problem(f"choose_trial_to_run chose {chosen!r}, which it was not shown")
-            elif view.status not in _WAITING:
-                self._problem(
-                    f"choose_trial_to_run chose trial {chosen} in status {view.status.value}"
-                )
-            self._check_live("choose_trial_to_run", chosen)
-            self.decisions.append(("choose", _index(chosen)))
-        return chosen
+    def on_trial_status(self, trial: TrialView) -> None:
+        self._check_live("on_trial_status", trial.trial_id)
+        if trial.status not in STATUS_AT_STATUS_HOOK:
+            allowed = sorted(s.value for s in STATUS_AT_STATUS_HOOK)
+            self._problem(
+                f"on_trial_status for trial {trial.trial_id} in status {trial.status.value}; "
+                f"the life cycle calls it for {allowed} only"
+            )
+        self.scheduler.on_trial_status(trial)
 
-    def take_exploit(self, trial_id: str) -> Exploit | None:
-        exploit = self.scheduler.take_exploit(trial_id)
-        if exploit is not None:
-            if not isinstance(exploit, Exploit):
-                self._problem(f"take_exploit returned {exploit!r}, not an Exploit")
-            else:
-                self._check_live("take_exploit", trial_id)
-                if exploit.donor_trial_id not in self.added:
-                    self._problem(
-                        f"take_exploit({trial_id!r}) names the donor {exploit.donor_trial_id!r}, "
-                        "which was never added"
-                    )
-                self.decisions.append((
-                    "exploit", _index(trial_id), _index(exploit.donor_trial_id),
-                    dict(exploit.new_config),
-                ))
-        return exploit
-
-    def take_perturbation_records(self) -> list[dict[str, Any]]:
-        records = self.scheduler.take_perturbation_records()
-        problem = json_problem(records, "take_perturbation_records()")
-        if problem is not None:
-            self._problem(problem)
-        return records
-
-    def take_trials_to_stop(self) -> Sequence[str]:
-        given_up = list(self.scheduler.take_trials_to_stop())
-        for trial_id in given_up:
-            self._check_live("take_trials_to_stop", trial_id)
-        if given_up:
-            self.decisions.append(("stop", sorted(map(str, map(_index, given_up)))))
-        return given_up
+    def suggest(self, waiting: WaitingTrials) -> TrialSuggestion | None:
+        suggestion = self.scheduler.suggest(waiting)
+        if suggestion is None:
+            return None
+        if not isinstance(suggestion, TrialSuggestion):
+            self._problem(f"suggest returned {suggestion!r}, not a TrialSuggestion or None")
+            return suggestion
+        trial_id = suggestion.trial_id
+        self._check_live("suggest", trial_id)
+        if suggestion.kind is SuggestionKind.STOP:
+            self.decisions.append(("stop", _index(trial_id)))
+            return suggestion
+        if waiting.get(trial_id) is None:
+            self._problem(f"suggest chose trial {trial_id} to run, which it was not shown")
+        donor = suggestion.checkpoint_trial_id
+        if donor is not None and donor not in self.added:
+            self._problem(
+                f"suggest resumes trial {trial_id} from {donor!r}'s checkpoint, a trial that "
+                "was never added"
+            )
+        if suggestion.config is not None:
+            problem = json_problem(dict(suggestion.config), "a suggested config")
+            if problem is not None:
+                self._problem(problem)
+        if suggestion.exploits:
+            self.decisions.append((
+                "exploit", _index(trial_id), _index(str(donor)), dict(suggestion.config or {}),
+            ))
+        self.decisions.append(("run", _index(trial_id)))
+        return suggestion
 
     def on_trial_complete(self, trial: TrialView, result: Mapping[str, Any]) -> None:
         self._ended("on_trial_complete", trial)

@@ -3,15 +3,15 @@ cycle (`searchers.Searcher`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from searchers import FINISHED, Searcher, SearchSignal
+from searchers import FINISHED, Searcher, SearcherWrapper, SearchSignal
 from tuner.testing._json import json_problem
 from tuner.testing._space_check import space_problems
 
 
-class RecordingSearcher(Searcher):
+class RecordingSearcher(SearcherWrapper):
     """Wraps a searcher: passes every call on to it, and records and checks each.
 
     What it checks, as each call comes (`problems` lists what went wrong, in order):
@@ -45,11 +45,7 @@ class RecordingSearcher(Searcher):
         suggested: Mapping[str, Mapping[str, Any]] | None = None,
         completed: Iterable[str] = (),
     ) -> None:
-        super().__init__()
-        self.searcher = searcher
-        # What the loop reads of a searcher's class, from the wrapped one.
-        self.max_queued = searcher.max_queued
-        self.learns_from_results = searcher.learns_from_results
+        super().__init__(searcher)
         self.space: Mapping[str, Any] = {}
         self.problems: list[str] = []
         self.suggested: dict[str, dict[str, Any]] = {
@@ -61,43 +57,14 @@ class RecordingSearcher(Searcher):
     def _problem(self, message: str) -> None:
         self.problems.append(f"{type(self.searcher).__name__}: {message}")
 
-    @property
-    def metric(self) -> str | None:
-        return self.searcher.metric
-
-    @metric.setter
-    def metric(self, value: str | None) -> None:
-        if hasattr(self, "searcher"):
-            self.searcher.metric = value
-
-    @property
-    def mode(self) -> str | None:
-        return self.searcher.mode
-
-    @mode.setter
-    def mode(self, value: str | None) -> None:
-        if hasattr(self, "searcher"):
-            self.searcher.mode = value
-
-    @property
-    def metrics(self) -> tuple[str, ...]:
-        return self.searcher.metrics
-
-    @property
-    def total_trials(self) -> int | None:
-        return self.searcher.total_trials
-
-    def set_num_samples(self, num_samples: int) -> None:
-        self.searcher.set_num_samples(num_samples)
-
     def set_search_properties(
         self, metric: str | None, mode: str | None, param_space: Mapping[str, Any]
     ) -> None:
-        self.searcher.set_search_properties(metric, mode, param_space)
+        super().set_search_properties(metric, mode, param_space)
         self.space = param_space
 
     def suggest(self, trial_id: str) -> dict[str, Any] | SearchSignal | None:
-        config = self.searcher.suggest(trial_id)
+        config = super().suggest(trial_id)
         if config is None or config is FINISHED:
             return config
         if not isinstance(config, dict):
@@ -118,30 +85,22 @@ class RecordingSearcher(Searcher):
 
     def on_trial_result(self, trial_id: str, result: Mapping[str, Any]) -> None:
         self._check_live("on_trial_result", trial_id)
-        self.searcher.on_trial_result(trial_id, result)
+        super().on_trial_result(trial_id, result)
 
     def on_trial_complete(
         self, trial_id: str, result: Mapping[str, Any] | None = None, error: bool = False
     ) -> None:
         self._check_live("on_trial_complete", trial_id)
         self.completed[trial_id] = error
-        self.searcher.on_trial_complete(trial_id, result, error)
-
-    def add_evaluated_points(
-        self, points: Sequence[Mapping[str, Any]], results: Sequence[Mapping[str, Any]]
-    ) -> None:
-        self.searcher.add_evaluated_points(points, results)
+        super().on_trial_complete(trial_id, result, error)
 
     def state_dict(self) -> dict[str, Any]:
-        state = self.searcher.state_dict()
+        state = super().state_dict()
         problem = json_problem(state, "state_dict()")
         if problem is not None:
             self._problem(problem)
         self.states.append(state)
         return state
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.searcher.load_state_dict(state)
 
     def end_problems(self, finished: Iterable[str]) -> list[str]:
         """Suggested trials among `finished` that the searcher was not told had completed."""

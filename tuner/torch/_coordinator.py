@@ -16,7 +16,6 @@ import datetime
 import errno
 import logging
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -31,7 +30,8 @@ from tuner.executors._protocol import Control
 from tuner.storage._checkpoint import Checkpoint
 from tuner.torch._barrier import ReportBarrier
 from tuner.torch._config import TorchConfig
-from tuner.torch._group import WorkerGroup
+from tuner.torch._failures import RankFailure, clear_failures, write_failures
+from tuner.torch._group import RankDiedError, WorkerGroup
 from tuner.torch._messages import (
     RankDone,
     RankFailed,
@@ -141,75 +141,65 @@ def _report_round(reports: list[RankReport]) -> Control:
 
 
 def _failure(
-    first: WorkerDiedError | RankFailed,
+    first: RankDiedError | RankFailed,
     group: WorkerGroup,
     world_size: int,
     seen: Sequence[RankMessage] = (),
-) -> TrialError:
-    """The error to fail the trial with: a rank that died, else the first rank that raised.
+) -> tuple[TrialError, list[RankFailure]]:
+    """The error to fail the trial with (a rank that died, else the first rank that raised),
+    and each failed rank's failure, the cause first.
 
     When one rank dies, the others fail too (their collectives lose a peer), often before the
     coordinator sees the death; a short look for it names the cause instead of a symptom.
     """
-    died: list[WorkerDiedError] = [first] if isinstance(first, WorkerDiedError) else []
+    died: list[RankDiedError] = [first] if isinstance(first, RankDiedError) else []
     raised: list[RankFailed] = [first] if isinstance(first, RankFailed) else []
     raised += [m for m in seen if isinstance(m, RankFailed) and m is not first]
     deadline = time.monotonic() + _FAILURE_GRACE_S
     while not died and group.running and time.monotonic() < deadline:
         try:
             messages = group.recv(max(0.0, deadline - time.monotonic()))
-        except WorkerDiedError as exc:
+        except RankDiedError as exc:
             died.append(exc)
             continue
         raised.extend(m for m in messages if isinstance(m, RankFailed))
+    failures = [RankFailure(f.rank, f.summary, f.traceback) for f in raised]
     others = "; ".join(f"rank {f.rank} also failed: {f.summary}" for f in raised)
     if died:
         message = str(died[0]) + (f" ({others})" if others else "")
-        return WorkerDiedError(message, traceback=message)
-    cause = raised[0]
+        cause = RankFailure(died[0].rank, str(died[0]), died=True)
+        return WorkerDiedError(message, traceback=message), [cause, *failures]
+    first = raised[0]
     also = "; ".join(f"rank {f.rank} also failed: {f.summary}" for f in raised[1:])
     error = TrialError(
-        f"rank {cause.rank} of {world_size} failed: {cause.summary}"
+        f"rank {first.rank} of {world_size} failed: {first.summary}"
         + (f" ({also})" if also else ""),
-        traceback=cause.traceback,
+        traceback=first.traceback,
     )
-    error.__cause__ = RemoteTraceback(f"\n\nrank {cause.rank} traceback:\n{cause.traceback}")
-    return error
+    error.__cause__ = RemoteTraceback(f"\n\nrank {first.rank} traceback:\n{first.traceback}")
+    return error, failures
 
 
-_FIRST_RANK = re.compile(r"(?:^|: )rank (\d+) of \d+ ")
-_OTHER_RANK = re.compile(r"rank (\d+) also failed: ([^;)]*)")
-
-
-def failed_ranks(error: TrialError) -> dict[int, TrialError]:
-    """Each rank a group failure names, with its own error (read from `_failure`'s message,
-    which may come back prefixed, as the engine words a trial's error).
-
-    Example:
-        >>> error = TrialError("rank 1 of 2 failed: ValueError: x (rank 0 also failed: E: y)")
-        >>> {rank: str(e) for rank, e in failed_ranks(error).items()}
-        {1: 'rank 1 of 2 failed: ValueError: x (rank 0 also failed: E: y)', 0: 'E: y'}
-    """
-    message = str(error)
-    first = _FIRST_RANK.search(message)
-    if first is None:
-        return {}
-    ranks: dict[int, TrialError] = {int(first.group(1)): error}
-    for match in _OTHER_RANK.finditer(message):
-        ranks.setdefault(int(match.group(1)), TrialError(match.group(2).strip()))
-    return ranks
-
-
-def _coordinate(group: WorkerGroup, world_size: int, torch_config: TorchConfig) -> None:
+def _coordinate(
+    group: WorkerGroup,
+    world_size: int,
+    torch_config: TorchConfig,
+    record: Callable[[Sequence[RankFailure]], None],
+) -> None:
+    """Run the group's report rounds to the end; on a failure, `record` the failed ranks and
+    raise the trial's error."""
     barrier = ReportBarrier(world_size, timeout_s=torch_config.report_timeout_s)
     while not barrier.all_done:
         try:
             messages = group.recv(barrier.time_left(time.monotonic()))
-        except WorkerDiedError as exc:
-            raise _failure(exc, group, world_size) from None
+        except RankDiedError as exc:
+            error, failures = _failure(exc, group, world_size)
+            record(failures)
+            raise error from None
         for message in messages:
             if isinstance(message, RankFailed):
-                error = _failure(message, group, world_size, messages)
+                error, failures = _failure(message, group, world_size, messages)
+                record(failures)
                 raise error from error.__cause__
             if isinstance(message, RankDone):
                 barrier.add_done(message)
@@ -234,6 +224,8 @@ def run_worker_group(
 ) -> None:
     """Run `train_fn` on `scaling.num_workers` ranks as the current trial, and end them all."""
     session = current_session("TorchTrainer")
+    fs, trial_path = session.spec.filesystem, session.spec.trial_path
+    clear_failures(fs, trial_path)
     check_gpus(scaling)
     try:
         blob = cloudpickle.dumps(train_fn)
@@ -264,7 +256,9 @@ def run_worker_group(
                 )
                 for rank in range(world_size)
             ])
-            _coordinate(group, world_size, torch_config)
+            _coordinate(
+                group, world_size, torch_config, lambda failed: write_failures(fs, trial_path, failed)
+            )
         finally:
             del store  # shuts the rendezvous server down
 

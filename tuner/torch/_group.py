@@ -19,6 +19,15 @@ from tuner.executors._processes import describe_exit
 from tuner.torch._messages import RankDone, RankFailed, RankMessage, RankSetup, ReportAck
 
 
+class RankDiedError(WorkerDiedError):
+    """A rank's process died (`WorkerGroup.recv`); `rank` says which."""
+
+    def __init__(self, message: str, *, rank: int = -1, trial_id: str = "",
+                 traceback: str = "") -> None:
+        super().__init__(message, trial_id=trial_id, traceback=traceback)
+        self.rank = rank
+
+
 @dataclass
 class _Rank:
     rank: int
@@ -84,7 +93,7 @@ class WorkerGroup:
         return any(not r.ended for r in self._ranks)
 
     def recv(self, timeout: float | None) -> list[RankMessage]:
-        """The messages that arrive within `timeout`; raises `WorkerDiedError` if a rank died."""
+        """The messages that arrive within `timeout`; raises `RankDiedError` if a rank died."""
         live = [r for r in self._ranks if not r.ended]
         if not live:
             return []
@@ -103,7 +112,7 @@ class WorkerGroup:
                 raise self._died(rank) from None
         return messages
 
-    def _died(self, rank: _Rank) -> WorkerDiedError:
+    def _died(self, rank: _Rank) -> RankDiedError:
         try:
             code: int | None = rank.process.wait(timeout=5.0)
         except subprocess.TimeoutExpired:
@@ -112,7 +121,7 @@ class WorkerGroup:
             f"rank {rank.rank} of {len(self._ranks)} (pid {rank.process.pid}) "
             f"{describe_exit(code)}; the other ranks were stopped"
         )
-        return WorkerDiedError(message, traceback=message)
+        return RankDiedError(message, rank=rank.rank, traceback=message)
 
     def send_all(self, ack: ReportAck) -> None:
         """Send `ack` to every rank still running (one that died is noticed by `recv`)."""

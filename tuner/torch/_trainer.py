@@ -238,7 +238,7 @@ class TorchTrainer:
         # The status, not `error`: a trial that failed and then succeeded on a retry keeps the
         # error of its failure on record.
         if result.status == "ERROR" and result.error is not None:
-            raise _training_failed(result.error)
+            raise _training_failed(result, result.error)
         return result
 
     @classmethod
@@ -283,15 +283,21 @@ class TorchTrainer:
         return Tuner.can_restore(path)
 
 
-def _training_failed(error: TrialError) -> TrainingFailedError:
-    """`fit()`'s error: a `WorkerGroupError` naming the ranks where ranks failed or died."""
-    from tuner.torch._coordinator import failed_ranks
+def _training_failed(result: Result, error: TrialError) -> TrainingFailedError:
+    """`fit()`'s error: a `WorkerGroupError` naming the ranks where ranks failed or died.
 
-    ranks = failed_ranks(error)
+    The cause's rank holds the trial's `error` (with the whole traceback); every other failed
+    rank holds its own.
+    """
+    from tuner.torch._failures import read_failures
+
+    ranks: dict[int, Exception] = {}
+    for i, recorded in enumerate(read_failures(result.filesystem, result.path)):
+        ranks.setdefault(recorded.rank, error if i == 0 else recorded.error())
     failure: TrainingFailedError
     if ranks:
         failure = WorkerGroupError(
-            str(error), worker_failures=dict(ranks), trial_id=error.trial_id,
+            str(error), worker_failures=ranks, trial_id=error.trial_id,
             traceback=error.traceback,
         )
     else:
