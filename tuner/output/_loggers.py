@@ -77,6 +77,8 @@ class _PerTrialLogger(LoggerCallback, Generic[_W]):
         self._trials: dict[str, _W] = {}
         self._dirs: dict[str, str] = {}
         """Trial id -> its directory (`_open_files.directory_key`)."""
+        self._trial_in: dict[str, str] = {}
+        """Directory -> the trial logging there, so that `release_directory` costs O(1)."""
         self._dirty: dict[str, _W] = {}
         """Trials with buffered results."""
         self._open: dict[str, _W] = {}
@@ -99,7 +101,9 @@ class _PerTrialLogger(LoggerCallback, Generic[_W]):
         writer = self._trials.get(trial.trial_id)
         if writer is None:
             writer = self._trials[trial.trial_id] = self._make(trial)
-            self._dirs[trial.trial_id] = _open_files.directory_key(trial.local_path)
+            key = _open_files.directory_key(trial.local_path)
+            self._dirs[trial.trial_id] = key
+            self._trial_in[key] = trial.trial_id
             self._opened(trial.trial_id, writer)
         return writer
 
@@ -119,7 +123,9 @@ class _PerTrialLogger(LoggerCallback, Generic[_W]):
         self._dirty.pop(trial_id, None)
 
     def _forget(self, trial_id: str) -> _W | None:
-        self._dirs.pop(trial_id, None)
+        key = self._dirs.pop(trial_id, None)
+        if key is not None and self._trial_in.get(key) == trial_id:
+            del self._trial_in[key]
         self._dirty.pop(trial_id, None)
         self._open.pop(trial_id, None)
         return self._trials.pop(trial_id, None)
@@ -160,11 +166,11 @@ class _PerTrialLogger(LoggerCallback, Generic[_W]):
     def release_directory(self, directory: str) -> None:
         """Write and close the files of the trial in `directory` (before a rewind cuts them);
         the trial starts afresh on them when it logs again."""
-        for trial_id, key in list(self._dirs.items()):
-            if key == directory:
-                writer = self._forget(trial_id)
-                if writer is not None:
-                    writer.close()
+        trial_id = self._trial_in.get(directory)
+        if trial_id is not None:
+            writer = self._forget(trial_id)
+            if writer is not None:
+                writer.close()
 
 
 class JsonLoggerCallback(_PerTrialLogger[JsonLines]):
