@@ -179,12 +179,8 @@ class AsyncHyperBandScheduler(TrialScheduler):
         score = score_sign(type(self).__name__, self.mode) * self.metric_value(result)
         self._brackets[index].on_result(trial.trial_id, time, score)
 
-    def on_trial_error(self, trial: TrialView) -> None:
-        """Forget the trial's bracket."""
-        self._trial_bracket.pop(trial.trial_id, None)
-
-    def on_trial_remove(self, trial: TrialView) -> None:
-        """Forget the trial's bracket."""
+    def on_trial_end(self, trial: TrialView) -> None:
+        """Forget the trial's bracket (an error or a removal; a completion records first)."""
         self._trial_bracket.pop(trial.trial_id, None)
 
     def state_dict(self) -> dict[str, Any]:

@@ -37,7 +37,8 @@ class TrialScheduler(abc.ABC):
        after `load_state_dict`, for every trial that waits to run. Every other move is one the
        scheduler asked for or hears of through another hook, so a scheduler can follow every
        trial's status without being shown them all.
-    6. Exactly one of `on_trial_complete`, `on_trial_error` or `on_trial_remove` when a trial ends.
+    6. Exactly one of `on_trial_complete`, `on_trial_error` or `on_trial_remove` when a trial ends
+       (each calls `on_trial_end` unless overridden: one hook for schedulers that treat all alike).
     7. `state_dict()` / `load_state_dict()` for experiment checkpoints: plain JSON data.
 
     Schedulers decide and return what they decide; they never act on trials, executors or
@@ -81,16 +82,23 @@ class TrialScheduler(abc.ABC):
         """Called when the loop moved `trial` to `trial.status` for a reason of its own (a
         retry after a failure: PENDING; an interrupt: PAUSED; a restore: PENDING or PAUSED)."""
 
-    def on_trial_complete(  # noqa: B027 - an optional hook
-        self, trial: TrialView, result: Mapping[str, Any]
-    ) -> None:
-        """Called when a trial finished normally (its trainable returned or a stop applied)."""
+    def on_trial_complete(self, trial: TrialView, result: Mapping[str, Any]) -> None:
+        """Called when a trial finished normally (its trainable returned or a stop applied).
+        By default: `on_trial_end`."""
+        self.on_trial_end(trial)
 
-    def on_trial_error(self, trial: TrialView) -> None:  # noqa: B027 - an optional hook
-        """Called when a trial failed for good (no retries left)."""
+    def on_trial_error(self, trial: TrialView) -> None:
+        """Called when a trial failed for good (no retries left). By default: `on_trial_end`."""
+        self.on_trial_end(trial)
 
-    def on_trial_remove(self, trial: TrialView) -> None:  # noqa: B027 - an optional hook
-        """Called when a trial is stopped by the scheduler's own decision or removed."""
+    def on_trial_remove(self, trial: TrialView) -> None:
+        """Called when a trial is stopped by the scheduler's own decision or removed. By
+        default: `on_trial_end`."""
+        self.on_trial_end(trial)
+
+    def on_trial_end(self, trial: TrialView) -> None:  # noqa: B027 - an optional hook
+        """The one hook of a scheduler that treats every end alike (called by the three end
+        hooks unless they are overridden)."""
 
     def suggest(self, waiting: WaitingTrials) -> TrialSuggestion | None:
         """What to do now that a worker is free: run a waiting trial, stop one, or None.

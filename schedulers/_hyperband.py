@@ -248,15 +248,7 @@ class HyperBandScheduler(TrialScheduler):
         bracket.to_unpause.discard(trial_id)
         self._halve(bracket, current=None)
 
-    def on_trial_complete(self, trial: TrialView, result: Mapping[str, Any]) -> None:
-        """Drop the trial from its bracket; the others may now be halved."""
-        self._drop(trial.trial_id)
-
-    def on_trial_error(self, trial: TrialView) -> None:
-        """Drop the trial from its bracket; the others may now be halved."""
-        self._drop(trial.trial_id)
-
-    def on_trial_remove(self, trial: TrialView) -> None:
+    def on_trial_end(self, trial: TrialView) -> None:
         """Drop the trial from its bracket; the others may now be halved."""
         self._drop(trial.trial_id)
 

@@ -147,11 +147,7 @@ class MedianStoppingRule(TrialScheduler):
         if not history or history[-1] != [time, score]:
             history.append([time, score])
 
-    def on_trial_error(self, trial: TrialView) -> None:
-        """The trial no longer waits; its history still counts."""
-        self._book.forget(trial.trial_id)
-
-    def on_trial_remove(self, trial: TrialView) -> None:
+    def on_trial_end(self, trial: TrialView) -> None:
         """The trial no longer waits; its history still counts."""
         self._book.forget(trial.trial_id)
 

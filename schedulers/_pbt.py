@@ -328,16 +328,8 @@ class PopulationBasedTraining(TrialScheduler):
         if self.synch:
             self._sync_if_ready()
 
-    def on_trial_complete(self, trial: TrialView, result: Mapping[str, Any]) -> None:
+    def on_trial_end(self, trial: TrialView) -> None:
         """Stop tracking the trial (it can no longer be a donor)."""
-        self._drop(trial.trial_id)
-
-    def on_trial_error(self, trial: TrialView) -> None:
-        """Stop tracking the trial."""
-        self._drop(trial.trial_id)
-
-    def on_trial_remove(self, trial: TrialView) -> None:
-        """Stop tracking the trial."""
         self._drop(trial.trial_id)
 
     # -- state -------------------------------------------------------------------------------------

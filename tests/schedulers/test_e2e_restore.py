@@ -30,6 +30,7 @@ from tuner import (
     Checkpoint,
     InProcessExecutor,
     RunConfig,
+    SimulatedExecutor,
     TuneConfig,
     Tuner,
     get_checkpoint,
@@ -65,8 +66,9 @@ def counter(config: dict[str, Any]) -> None:
         value += config["rate"]
         with tempfile.TemporaryDirectory() as d:
             Path(d, "state.json").write_text(json.dumps({"step": step, "value": value}))
-            report({"value": value, "step": step, "start": start, "rate": config["rate"]},
-                    checkpoint=Checkpoint.from_directory(d))
+            # A step takes a second of virtual time on the SimulatedExecutor (PBT's runs).
+            report({"value": value, "step": step, "start": start, "rate": config["rate"],
+                    "time_this_iter_s": 1.0}, checkpoint=Checkpoint.from_directory(d))
 
 
 RATES = [0.5, 1.0, 3.0, 2.0, 5.0, 4.0, 1.5, 6.0]
@@ -85,6 +87,14 @@ SCHEDULERS: dict[str, Callable[[], TrialScheduler]] = {
 POPULATION = {"pbt": 4, "pb2": 4}  # PBT needs its population alive at once
 
 
+def make_executor(kind: str) -> Any:
+    """One trial at a time; PBT's population at once, in virtual time, so that where the
+    interrupt falls (and what is left to exploit after it) does not depend on thread timing."""
+    if kind in POPULATION:
+        return SimulatedExecutor(n_workers=POPULATION[kind])
+    return InProcessExecutor(max_concurrent=1)
+
+
 class InterruptOnFirstPerturbation(Callback):
     """Interrupts the experiment as soon as PBT logged its first perturbation."""
 
@@ -101,7 +111,7 @@ class InterruptOnFirstPerturbation(Callback):
 def run_interrupted(
     tmp_path: Path, kind: str, rates: list[float], interrupt_after: int | None
 ) -> str:
-    executor = InProcessExecutor(max_concurrent=POPULATION.get(kind, 1))
+    executor = make_executor(kind)
     trigger: Callback = (
         InterruptAfter(interrupt_after)
         if interrupt_after is not None
@@ -123,7 +133,7 @@ def restore(path: str, kind: str) -> tuple[Any, TrialScheduler]:
     scheduler = SCHEDULERS[kind]()
     grid = Tuner.restore(
         path, counter, tune_config=TuneConfig(scheduler=scheduler),
-        executor=InProcessExecutor(max_concurrent=POPULATION.get(kind, 1)),
+        executor=make_executor(kind),
     ).fit()
     assert {r.status for r in grid} == {"TERMINATED"}
     return grid, scheduler
