@@ -10,6 +10,7 @@ import numpy as np
 
 from schedulers._base import Decision, TrialScheduler
 from schedulers._checks import check_positive, check_reduction_factor, score_sign
+from schedulers._scores import Score, Scores, load_score
 from schedulers._trial_view import TrialView
 
 
@@ -38,8 +39,26 @@ class _Bracket:
     def __init__(self, milestones: Sequence[float], reduction_factor: float) -> None:
         self.milestones = list(milestones)
         self.rf = reduction_factor
-        # recorded[i]: trial id -> signed score (higher is better) at milestones[i]
-        self.recorded: list[dict[str, float]] = [{} for _ in self.milestones]
+        # recorded[i]: trial id -> signed score (higher is better) at milestones[i], or the
+        # ranked metrics' values under several objectives or constraints
+        self.recorded: list[dict[str, Any]] = [{} for _ in self.milestones]
+
+    def _rung_of(self, trial_id: str, time: float) -> int | None:
+        """The highest rung `time` crossed, if the trial was not recorded there yet."""
+        for rung in reversed(range(len(self.milestones))):
+            if time >= self.milestones[rung]:
+                return None if trial_id in self.recorded[rung] else rung
+        return None
+
+    def on_ranked(self, trial_id: str, time: float, score: Score, scores: Scores) -> Decision:
+        """MO-ASHA: record the trial at the highest rung it crossed first; it goes on if it is
+        among the best ``ceil(n / rf)`` of the n trials recorded there (itself included)."""
+        rung = self._rung_of(trial_id, time)
+        if rung is None:
+            return Decision.CONTINUE
+        self.recorded[rung][trial_id] = score
+        kept = scores.keeps(trial_id, self.recorded[rung], 1 / self.rf)
+        return Decision.CONTINUE if kept else Decision.STOP
 
     def cutoff(self, rung: int) -> float | None:
         """The score a trial must reach at `rung` to continue: the (1 - 1/rf) quantile."""
@@ -78,6 +97,11 @@ class AsyncHyperBandScheduler(TrialScheduler):
     With several brackets, trials are assigned deterministically in proportion to Ray's softmax
     over the number of rungs (a weighted round-robin; Ray draws at random).
 
+    Several objectives (`metric` a list) or constraints make it MO-ASHA (Schmucker et al. 2021):
+    a trial reaching a rung goes on if it is among the best ``ceil(n / reduction_factor)`` of
+    the n trials recorded there, ranked by constrained non-dominated sorting with the
+    epsilon-net tie-break (`schedulers._scores`).
+
     Life cycle: `on_trial_add` assigns a bracket; `on_trial_result` returns CONTINUE or STOP;
     `on_trial_complete` records the final result at a rung it reached; `on_trial_error` and
     `on_trial_remove` forget the trial's bracket (its recorded scores stay, as in Ray).
@@ -99,13 +123,15 @@ class AsyncHyperBandScheduler(TrialScheduler):
     """
 
     pauses_trials = False
+    supports_multi_objective = True
+    supports_constraints = True
 
     def __init__(
         self,
         time_attr: str = "training_iteration",
         *,
-        metric: str | None = None,
-        mode: str | None = None,
+        metric: str | list[str] | None = None,
+        mode: str | list[str] | None = None,
         max_t: float = 100,
         grace_period: float = 1,
         reduction_factor: float = 4,
@@ -138,6 +164,7 @@ class AsyncHyperBandScheduler(TrialScheduler):
         self._bracket_probs = [float(w) for w in weights / weights.sum()]
         self._bracket_counts = [0] * brackets
         self._trial_bracket: dict[str, int] = {}
+        self._scores = Scores(self)
 
     @property
     def milestones(self) -> list[list[float]]:
@@ -164,11 +191,19 @@ class AsyncHyperBandScheduler(TrialScheduler):
     def on_trial_result(self, trial: TrialView, result: Mapping[str, Any]) -> Decision:
         """STOP at max_t or below a rung's cut-off; CONTINUE otherwise."""
         time = self.metric_value(result, self.time_attr)
-        score = score_sign(type(self).__name__, self.mode) * self.metric_value(result)
+        if self._scores.ranked:
+            score: Score = self._scores.of(result)
+        else:
+            score = score_sign(type(self).__name__, self.mode) * self.metric_value(result)
         if time >= self.max_t and self.stop_last_trials:
             return Decision.STOP
         bracket = self._brackets[self._assign(trial.trial_id)]
-        return bracket.on_result(trial.trial_id, time, score)
+        return self._decide(bracket, trial.trial_id, time, score)
+
+    def _decide(self, bracket: _Bracket, trial_id: str, time: float, score: Score) -> Decision:
+        if isinstance(score, dict):
+            return bracket.on_ranked(trial_id, time, score, self._scores)
+        return bracket.on_result(trial_id, time, score)
 
     def on_trial_complete(self, trial: TrialView, result: Mapping[str, Any]) -> None:
         """Record the final result at the highest rung the trial reached, as Ray does."""
@@ -176,8 +211,11 @@ class AsyncHyperBandScheduler(TrialScheduler):
         if index is None or not result:
             return
         time = self.metric_value(result, self.time_attr)
-        score = score_sign(type(self).__name__, self.mode) * self.metric_value(result)
-        self._brackets[index].on_result(trial.trial_id, time, score)
+        if self._scores.ranked:
+            score: Score = self._scores.of(result)
+        else:
+            score = score_sign(type(self).__name__, self.mode) * self.metric_value(result)
+        self._decide(self._brackets[index], trial.trial_id, time, score)
 
     def on_trial_end(self, trial: TrialView) -> None:
         """Forget the trial's bracket (an error or a removal; a completion records first)."""
@@ -201,7 +239,7 @@ class AsyncHyperBandScheduler(TrialScheduler):
                 " build it with the same max_t, grace_period, reduction_factor and brackets"
             )
         for bracket, rungs in zip(self._brackets, recorded, strict=True):
-            bracket.recorded = [{k: float(v) for k, v in r.items()} for r in rungs]
+            bracket.recorded = [{k: load_score(v) for k, v in r.items()} for r in rungs]
         self._trial_bracket = {k: int(v) for k, v in state["trial_bracket"].items()}
         self._bracket_counts = [int(c) for c in state["bracket_counts"]]
 

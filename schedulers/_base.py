@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import abc
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from schedulers._suggestion import TrialSuggestion, WaitingTrials
 from schedulers._trial_view import TrialView
-from searchers._objective import check_mode
+from searchers._constraints import Constraint
+from searchers._ranking import Ranking, check_objectives
 
 
 class Decision(enum.Enum):
@@ -25,8 +26,9 @@ class TrialScheduler(abc.ABC):
 
     Life cycle, as driven by the event loop:
 
-    1. `set_search_properties(metric, mode)` once before the first trial; a scheduler built
-       with its own metric/mode checks that they agree.
+    1. `set_search_properties(metric, mode)` once before the first trial (a name or a list of
+       names; a scheduler built with its own checks that they agree), then
+       `set_constraints(constraints)` when `TuneConfig(constraints=...)` has any.
     2. `on_trial_add(trial)` when a trial is created (and again for every trial on restore).
     3. `suggest(waiting)` whenever a worker is free -> a `TrialSuggestion`: run one of the
        waiting trials (PBT: from another trial's checkpoint, with a new config), stop one it
@@ -52,16 +54,36 @@ class TrialScheduler(abc.ABC):
     """False where the scheduler changes configs mid-trial (PBT), so that a model-based searcher's
     observations would not belong to the configs it proposed."""
 
-    def __init__(self, *, metric: str | None = None, mode: str | None = None) -> None:
-        self.metric = metric
-        self.mode: str | None = check_mode(mode, owner=type(self).__name__, allow_none=True)
+    supports_multi_objective: bool = False
+    """Whether it ranks trials by several objectives (`metric` a list): the built-in ones that
+    rank do, by non-dominated sorting (`searchers._ranking.Ranking`)."""
 
-    def set_search_properties(self, metric: str | None, mode: str | None) -> None:
+    supports_constraints: bool = False
+    """Whether it ranks feasible trials before infeasible ones (`TuneConfig(constraints=...)`)."""
+
+    def __init__(
+        self,
+        *,
+        metric: str | list[str] | None = None,
+        mode: str | list[str] | None = None,
+    ) -> None:
+        self.metric, self.mode = check_objectives(
+            metric, mode, owner=type(self).__name__, multi_ok=self.supports_multi_objective
+        )
+        self.constraints: tuple[Constraint, ...] = ()
+
+    def set_search_properties(
+        self, metric: str | Sequence[str] | None, mode: str | Sequence[str] | None
+    ) -> None:
         """Take the experiment's metric and mode unless the scheduler was built with its own.
 
         Raises:
-            ValueError: When both define a metric or mode and they differ.
+            ValueError: When both define a metric or mode and they differ, or when they name
+                several objectives and the scheduler ranks by one.
         """
+        metric, mode = check_objectives(
+            metric, mode, owner=type(self).__name__, multi_ok=self.supports_multi_objective
+        )
         for name, ours, theirs in (("metric", self.metric, metric), ("mode", self.mode, mode)):
             if ours is not None and theirs is not None and ours != theirs:
                 raise ValueError(
@@ -70,6 +92,39 @@ class TrialScheduler(abc.ABC):
                 )
         self.metric = self.metric if self.metric is not None else metric
         self.mode = self.mode if self.mode is not None else mode
+
+    def set_constraints(self, constraints: tuple[Constraint, ...]) -> None:
+        """The experiment's constraints (`TuneConfig(constraints=...)`), after
+        `set_search_properties`.
+
+        Raises:
+            ValueError: The scheduler does not rank by constraints (`supports_constraints`).
+        """
+        if constraints and not self.supports_constraints:
+            raise ValueError(
+                f"{type(self).__name__} does not rank trials by constraints, got "
+                f"constraints={[str(c) for c in constraints]}: use FIFO, ASHA, HyperBand, "
+                "median stopping or PBT, or drop the constraints"
+            )
+        self.constraints = tuple(constraints)
+
+    @property
+    def ranking(self) -> Ranking:
+        """The objectives and constraints trials are ranked by.
+
+        Raises:
+            ValueError: No metric or mode is set yet.
+        """
+        if self.metric is None:
+            raise ValueError(
+                f"{type(self).__name__} needs a metric: pass metric=... to it or to TuneConfig"
+            )
+        if self.mode is None:
+            raise ValueError(
+                f"{type(self).__name__} needs a mode: pass mode='min' or mode='max' to it or "
+                "to TuneConfig"
+            )
+        return Ranking.of(self.metric, self.mode, self.constraints)
 
     def on_trial_add(self, trial: TrialView) -> None:  # noqa: B027 - an optional hook
         """Called when a trial is added to the experiment."""
@@ -116,8 +171,10 @@ class TrialScheduler(abc.ABC):
         """Restore the state returned by `state_dict()`."""
 
     def metric_value(self, result: Mapping[str, Any], key: str | None = None) -> float:
-        """Read a numeric metric from a result, with an error that says what the result held."""
-        key = key if key is not None else self.metric
+        """Read a numeric metric from a result, with an error that says what the result held
+        (by default the one objective's; several objectives are read through `ranking`)."""
+        if key is None:
+            key = self.metric if isinstance(self.metric, str) else None
         if key is None:
             raise ValueError(
                 f"{type(self).__name__} needs a metric: pass metric=... to it or to TuneConfig"
@@ -138,6 +195,9 @@ class TrialScheduler(abc.ABC):
 
 class FIFOScheduler(TrialScheduler):
     """Runs trials in the order they were created and lets every trial run to completion."""
+
+    supports_multi_objective = True  # it ranks nothing
+    supports_constraints = True
 
     def on_trial_result(self, trial: TrialView, result: Mapping[str, Any]) -> Decision:
         return Decision.CONTINUE

@@ -36,7 +36,7 @@ def check_reduction_factor(owner: str, value: Any) -> float:
     return number
 
 
-def score_sign(owner: str, mode: str | None) -> float:
+def score_sign(owner: str, mode: object) -> float:
     """+1 for mode 'max', -1 for 'min', so that a higher signed score is always better."""
     if mode is None:
         raise ValueError(

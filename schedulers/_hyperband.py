@@ -8,6 +8,7 @@ from typing import Any
 
 from schedulers._base import Decision, TrialScheduler
 from schedulers._checks import check_positive, check_reduction_factor, score_sign
+from schedulers._scores import Score, Scores, load_score
 from schedulers._suggestion import TrialSuggestion, WaitingTrials
 from schedulers._trial_view import TrialStatus, TrialView
 
@@ -41,7 +42,8 @@ def bracket_plan(max_t: float, reduction_factor: float) -> list[tuple[int, list[
 
 
 class _Bracket:
-    """One bracket: its trials, their latest (time, signed score), and the current milestone."""
+    """One bracket: its trials, their latest (time, score), and the current milestone (a score is
+    a signed number, or the ranked metrics' values under several objectives or constraints)."""
 
     def __init__(self, n0: int, milestones: Sequence[float]) -> None:
         self.n0 = n0
@@ -49,7 +51,7 @@ class _Bracket:
         self.milestones = list(milestones)
         self.level = 0
         self.trials: list[str] = []
-        self.live: dict[str, list[float] | None] = {}
+        self.live: dict[str, list[Any] | None] = {}
         self.to_unpause: set[str] = set()
 
     @property
@@ -91,7 +93,8 @@ class _Bracket:
         bracket.level = int(state["level"])
         bracket.trials = list(state["trials"])
         bracket.live = {
-            k: ([float(x) for x in v] if v is not None else None) for k, v in state["live"].items()
+            k: (None if v is None else [float(v[0]), load_score(v[1])])
+            for k, v in state["live"].items()
         }
         bracket.to_unpause = set(state["to_unpause"])
         return bracket
@@ -118,6 +121,9 @@ class HyperBandScheduler(TrialScheduler):
     bracket, which may complete the bracket's milestone; `suggest` then stops the losers and
     resumes the winners. It never resumes a trial that waits at a milestone.
 
+    Several objectives (`metric` a list) or constraints rank a bracket's trials by constrained
+    non-dominated sorting with the epsilon-net tie-break (`schedulers._scores`) at each halving.
+
     Example:
         >>> from schedulers import HyperBandScheduler
         >>> HyperBandScheduler(metric="acc", mode="max", max_t=9, reduction_factor=3).milestones
@@ -128,13 +134,15 @@ class HyperBandScheduler(TrialScheduler):
     """
 
     pauses_trials = True
+    supports_multi_objective = True
+    supports_constraints = True
 
     def __init__(
         self,
         time_attr: str = "training_iteration",
         *,
-        metric: str | None = None,
-        mode: str | None = None,
+        metric: str | list[str] | None = None,
+        mode: str | list[str] | None = None,
         max_t: float = 81,
         reduction_factor: float = 3,
     ) -> None:
@@ -149,6 +157,7 @@ class HyperBandScheduler(TrialScheduler):
         self._bands: list[list[_Bracket]] = []
         self._trial_bracket: dict[str, tuple[int, int]] = {}
         self._to_stop: list[str] = []
+        self._scores = Scores(self)
 
     @property
     def milestones(self) -> list[list[float]]:
@@ -176,9 +185,13 @@ class HyperBandScheduler(TrialScheduler):
     def on_trial_result(self, trial: TrialView, result: Mapping[str, Any]) -> Decision:
         """CONTINUE below the milestone; PAUSE at it until the bracket is halved; STOP at max_t."""
         time = self.metric_value(result, self.time_attr)
-        score = score_sign(type(self).__name__, self.mode) * self.metric_value(result)
-        if math.isnan(score):
-            score = -math.inf
+        score: Score
+        if self._scores.ranked:
+            score = self._scores.of(result)  # a NaN ranks worst
+        else:
+            score = score_sign(type(self).__name__, self.mode) * self.metric_value(result)
+            if math.isnan(score):
+                score = -math.inf
         trial_id = trial.trial_id
         if trial_id not in self._trial_bracket:
             self.on_trial_add(trial)
@@ -216,7 +229,9 @@ class HyperBandScheduler(TrialScheduler):
             bracket.n_level = keep
             bracket.level += 1
             # Stable sort: on ties the trial added first goes on.
-            ranked = sorted(bracket.live, key=lambda t: -bracket.live[t][1])  # type: ignore[index]
+            ranked = self._scores.best_first(
+                {t: stats[1] for t, stats in bracket.live.items() if stats is not None}
+            )
             for trial_id in ranked[keep:]:
                 decision = self._give_up(bracket, trial_id, current) or decision
             for trial_id in ranked[:keep]:

@@ -10,6 +10,7 @@ import numpy as np
 
 from schedulers._base import Decision, TrialScheduler
 from schedulers._checks import check_number, score_sign
+from schedulers._scores import Score, Scores, load_score
 from schedulers._suggestion import TrialSuggestion, WaitingTrials
 from schedulers._trial_view import TrialStatus, TrialView
 from schedulers._waiting import StatusBook
@@ -24,6 +25,10 @@ class MedianStoppingRule(TrialScheduler):
     completed trials count too. With fewer than `min_samples_required` such trials the rule cannot
     judge; the trial then yields its worker (PAUSE) if other trials wait to run and it ran at least
     `min_time_slice` since it last yielded, and continues otherwise.
+
+    Under several objectives (`metric` a list) or constraints, a trial is stopped when its best
+    result so far (by the experiment's ranking) ranks in the worse half of itself and the
+    others' running averages (each metric averaged), by constrained non-dominated sorting.
 
     `hard_stop=False` pauses a trial the rule would stop instead; it is resumed only when no
     other trial waits, then runs on without being judged again (Ray's behaviour).
@@ -48,13 +53,15 @@ class MedianStoppingRule(TrialScheduler):
     """
 
     pauses_trials = True
+    supports_multi_objective = True
+    supports_constraints = True
 
     def __init__(
         self,
         time_attr: str = "time_total_s",
         *,
-        metric: str | None = None,
-        mode: str | None = None,
+        metric: str | list[str] | None = None,
+        mode: str | list[str] | None = None,
         grace_period: float = 60.0,
         min_samples_required: int = 3,
         min_time_slice: float = 0,
@@ -80,8 +87,10 @@ class MedianStoppingRule(TrialScheduler):
         self.min_samples_required = min_samples_required
         self.min_time_slice = min_time_slice
         self.hard_stop = hard_stop
-        # trial id -> [[time, signed score], ...] in report order (higher score is better)
-        self._results: dict[str, list[list[float]]] = {}
+        # trial id -> [[time, signed score], ...] in report order (higher score is better); the
+        # score is the ranked metrics' values under several objectives or constraints
+        self._results: dict[str, list[list[Any]]] = {}
+        self._scores = Scores(self)
         self._stopped: set[str] = set()
         self._last_pause: dict[str, float] = {}
         self._book = StatusBook()
@@ -94,7 +103,7 @@ class MedianStoppingRule(TrialScheduler):
         """Judge the trial against the median of the others' running averages."""
         trial_id = trial.trial_id
         time = self.metric_value(result, self.time_attr)
-        score = score_sign(type(self).__name__, self.mode) * self.metric_value(result)
+        score = self._score(result)
         self._book.mark(trial_id, TrialStatus.RUNNING)
         if trial_id in self._stopped:
             return Decision.CONTINUE  # soft-stopped and resumed: runs on unjudged
@@ -109,9 +118,7 @@ class MedianStoppingRule(TrialScheduler):
         means = [m for m in (self._running_mean(o, time) for o in others) if m is not None]
         if len(means) < self.min_samples_required:
             return self._on_insufficient_samples(trial_id, time)
-        median = float(np.median(means))
-        best = max((s for _, s in self._results[trial_id] if not math.isnan(s)), default=-math.inf)
-        if best < median:
+        if self._worse_than_median(trial_id, means):
             self._stopped.add(trial_id)
             if self.hard_stop:
                 return Decision.STOP
@@ -127,14 +134,30 @@ class MedianStoppingRule(TrialScheduler):
             return Decision.PAUSE
         return Decision.CONTINUE
 
-    def _running_mean(self, trial_id: str, time: float) -> float | None:
-        scoped = [
-            s
-            for t, s in self._results[trial_id]
-            if self.grace_period <= t <= time and not math.isnan(s)
-        ]
-        # A trial that reported nothing inside the window (coarse reports) is no sample.
-        return float(np.mean(scoped)) if scoped else None
+    def _score(self, result: Mapping[str, Any]) -> Score:
+        if self._scores.ranked:
+            return self._scores.of(result)
+        return score_sign(type(self).__name__, self.mode) * self.metric_value(result)
+
+    def _worse_than_median(self, trial_id: str, means: list[Score]) -> bool:
+        """Whether the trial's best result so far is worse than the median of `means`: by the
+        one score, or, under several objectives or constraints, ranking in the worse half of
+        itself and the others' running averages."""
+        history = [s for _, s in self._results[trial_id]]
+        if self._scores.ranked:
+            best = self._scores.best_first({str(i): s for i, s in enumerate(history)})[0]
+            return not self._scores.better_than_median(history[int(best)], means)
+        signed = [s for s in history if isinstance(s, float)]
+        best_score = max((s for s in signed if not math.isnan(s)), default=-math.inf)
+        return bool(best_score < float(np.median([m for m in means if isinstance(m, float)])))
+
+    def _running_mean(self, trial_id: str, time: float) -> Score | None:
+        scoped = [s for t, s in self._results[trial_id] if self.grace_period <= t <= time]
+        if self._scores.ranked:
+            # A trial that reported nothing inside the window (coarse reports) is no sample.
+            return self._scores.mean(scoped) if scoped else None
+        kept = [s for s in scoped if not math.isnan(s)]
+        return float(np.mean(kept)) if kept else None
 
     def on_trial_complete(self, trial: TrialView, result: Mapping[str, Any]) -> None:
         """Add the final result to the history, as Ray does."""
@@ -142,7 +165,7 @@ class MedianStoppingRule(TrialScheduler):
         if not result or trial.trial_id in self._stopped:
             return
         time = self.metric_value(result, self.time_attr)
-        score = score_sign(type(self).__name__, self.mode) * self.metric_value(result)
+        score = self._score(result)
         history = self._results.setdefault(trial.trial_id, [])
         if not history or history[-1] != [time, score]:
             history.append([time, score])
@@ -180,7 +203,7 @@ class MedianStoppingRule(TrialScheduler):
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore from `state_dict()`."""
         self._results = {
-            k: [[float(t), float(s)] for t, s in v] for k, v in state["results"].items()
+            k: [[float(t), load_score(s)] for t, s in v] for k, v in state["results"].items()
         }
         self._stopped = set(state["stopped"])
         self._last_pause = {k: float(v) for k, v in state["last_pause"].items()}

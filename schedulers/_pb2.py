@@ -12,6 +12,7 @@ import numpy as np
 from schedulers._checks import check_number
 from schedulers._pb2_gp import select_ucb
 from schedulers._pbt import PopulationBasedTraining
+from schedulers._scores import Score, signed
 from searchers._space import uniform
 
 _MAX_DATA = 500  # the GP is cubic in its data; like Ray, keep only the latest points
@@ -85,6 +86,9 @@ class PB2(PopulationBasedTraining):
         ...           perturbation_interval=4, hyperparam_bounds={"lr": [1e-4, 1e-1]}, seed=0)
     """
 
+    supports_multi_objective = False  # its Gaussian process models one reward
+    supports_constraints = False
+
     def __init__(
         self,
         time_attr: str = "time_total_s",
@@ -133,7 +137,8 @@ class PB2(PopulationBasedTraining):
             values.append(min(max((float(value) - low) / (high - low), 0.0), 1.0))
         return values
 
-    def _observe(self, trial_id: str, time: float, score: float) -> None:
+    def _observe(self, trial_id: str, time: float, score: Score) -> None:
+        score = signed(score)  # one objective: supports_multi_objective is False
         last = self._last_point.get(trial_id)
         if last is not None and time > last[0] and math.isfinite(score):
             self._data.append([*last, (score - last[1]) / (time - last[0])])
@@ -142,7 +147,7 @@ class PB2(PopulationBasedTraining):
 
     def _on_exploit(self, trial_id: str, donor_id: str, new_config: Mapping[str, Any]) -> None:
         donor = self._states[donor_id]
-        score = donor.last_score if donor.last_score is not None else 0.0
+        score = signed(donor.last_score) if donor.last_score is not None else 0.0
         self._last_point[trial_id] = [donor.last_train_time, score, *self._normalised(new_config)]
 
     def _explore_config(

@@ -19,7 +19,8 @@ from schedulers._pbt_explore import (
     explore,
     missing_keys,
 )
-from schedulers._pbt_population import ScoreRanking, TrainQueue
+from schedulers._pbt_population import RankedPopulation, ScoreRanking, TrainQueue
+from schedulers._scores import Score, Scores, load_score
 from schedulers._suggestion import TrialSuggestion, WaitingTrials
 from schedulers._trial_view import TrialStatus, TrialView
 from schedulers._waiting import StatusBook
@@ -30,7 +31,9 @@ from searchers._rng import load_rng, make_rng, rng_state
 class _TrialState:
     """What PBT remembers of a live trial (its config and checkpoint flag come from views)."""
 
-    last_score: float | None = None
+    last_score: Score | None = None
+    """The signed score at the last interval (the ranked metrics' values under several
+    objectives or constraints)."""
     last_train_time: float = 0.0
     last_perturbation_time: float = 0.0
     last_iteration: float = 0.0
@@ -59,6 +62,10 @@ class PopulationBasedTraining(TrialScheduler):
     The population is kept in order as it changes (`schedulers._pbt_population`): a result, an
     exploit and a suggestion cost O(log n) in the number of trials, not O(n).
 
+    Several objectives (`metric` a list) or constraints rank the population by constrained
+    non-dominated sorting with the epsilon-net tie-break (`schedulers._scores`) for the
+    quantiles.
+
     Life cycle: `on_trial_add` checks the config holds every mutated key; `on_trial_result` ->
     CONTINUE or PAUSE; `suggest` -> the least trained waiting trial, with its exploit if one was
     decided; the end hooks drop the trial.
@@ -77,6 +84,8 @@ class PopulationBasedTraining(TrialScheduler):
 
     pauses_trials = True
     supports_model_based_searchers = False
+    supports_multi_objective = True
+    supports_constraints = True
 
     def __init__(
         self,
@@ -144,12 +153,29 @@ class PopulationBasedTraining(TrialScheduler):
         self._book = StatusBook()
         self._seq: dict[str, int] = {}
         """The order in which trials joined (the tie-break everywhere)."""
-        self._ranking = ScoreRanking()
+        self._scores = Scores(self)
+        self._population: ScoreRanking | RankedPopulation | None = None
         self._queue = TrainQueue(self._queue_key)
         self._behind = 0
         """How many live trials have trained less than `_next_sync` (synch mode's barrier)."""
 
     # -- views -------------------------------------------------------------------------------
+
+    @property
+    def _ranking(self) -> ScoreRanking | RankedPopulation:
+        """The live scored trials in order: by signed score, or by the experiment's ranking
+        under several objectives or constraints (made when first needed: the experiment sets
+        the metric after the scheduler is built)."""
+        if self._population is None:
+            ranked = self._scores.ranked
+            self._population = RankedPopulation(self._scores) if ranked else ScoreRanking()
+        return self._population
+
+    def _score(self, result: Mapping[str, Any]) -> Score:
+        if self._scores.ranked:
+            return self._scores.of(result)  # a NaN ranks worst
+        score = score_sign(type(self).__name__, self.mode) * self.metric_value(result)
+        return -math.inf if math.isnan(score) else score
 
     def _see(self, trial: TrialView) -> _TrialState:
         self._configs[trial.trial_id] = trial.config
@@ -218,9 +244,7 @@ class PopulationBasedTraining(TrialScheduler):
     def on_trial_result(self, trial: TrialView, result: Mapping[str, Any]) -> Decision:
         """CONTINUE between intervals; at an interval PAUSE to exploit, to share time, or to sync."""
         time = self.metric_value(result, self.time_attr)
-        score = score_sign(type(self).__name__, self.mode) * self.metric_value(result)
-        if math.isnan(score):
-            score = -math.inf
+        score = self._score(result)
         trial_id = trial.trial_id
         state = self._see(trial)
         iteration = result.get("training_iteration", state.last_iteration)
@@ -308,7 +332,7 @@ class PopulationBasedTraining(TrialScheduler):
             perturbation_factors=self.perturbation_factors,
         )
 
-    def _observe(self, trial_id: str, time: float, score: float) -> None:
+    def _observe(self, trial_id: str, time: float, score: Score) -> None:
         """A trial's signed score at a perturbation interval (PB2 keeps these)."""
 
     def _on_exploit(self, trial_id: str, donor_id: str, new_config: Mapping[str, Any]) -> None:
@@ -362,7 +386,10 @@ class PopulationBasedTraining(TrialScheduler):
         # The ordered views of the population, rebuilt from what was saved.
         for trial_id in self._states:
             self._seq.setdefault(trial_id, len(self._seq))
-        self._ranking = ScoreRanking()
+        self._population = None
+        for trial_state in self._states.values():
+            if trial_state.last_score is not None:
+                trial_state.last_score = load_score(trial_state.last_score)
         for trial_id, trial_state in self._states.items():
             if trial_state.last_score is not None:
                 self._ranking.set(trial_id, self._seq[trial_id], trial_state.last_score)

@@ -8,6 +8,12 @@ import bisect
 import heapq
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from schedulers._scores import Score, signed
+
+if TYPE_CHECKING:
+    from schedulers._scores import Scores
 
 
 class ScoreRanking:
@@ -24,10 +30,10 @@ class ScoreRanking:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def set(self, trial_id: str, seq: int, score: float) -> None:
-        """Record (or replace) the trial's score."""
+    def set(self, trial_id: str, seq: int, score: Score) -> None:
+        """Record (or replace) the trial's signed score."""
         self.remove(trial_id)
-        key = (score, seq, trial_id)
+        key = (signed(score), seq, trial_id)
         bisect.insort(self._entries, key)
         self._keys[trial_id] = key
 
@@ -58,6 +64,53 @@ class ScoreRanking:
     def top(self, size: int, index: int) -> str:
         """The `index`-th trial (0-based, in ascending order) of the `size` best."""
         return self._entries[len(self._entries) - size + index][2]
+
+
+class RankedPopulation:
+    """`ScoreRanking`'s questions answered by the experiment's ranking (several objectives or
+    constraints): the population ordered by constrained non-dominated sorting, worst first.
+
+    The order is computed again only after a change, once per perturbation round at most
+    (O(n^2) in the live trials: several objectives have no total order to keep sorted).
+    """
+
+    def __init__(self, scores: Scores) -> None:
+        self._scores = scores
+        self._values: dict[str, Any] = {}
+        self._seq: dict[str, int] = {}
+        self._worst_first: list[str] | None = None
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def set(self, trial_id: str, seq: int, score: Any) -> None:
+        self._values[trial_id] = score
+        self._seq[trial_id] = seq
+        self._worst_first = None
+
+    def remove(self, trial_id: str) -> None:
+        if self._values.pop(trial_id, None) is not None:
+            self._worst_first = None
+
+    def _order(self) -> list[str]:
+        if self._worst_first is None:
+            by_seq = dict(sorted(self._values.items(), key=lambda item: self._seq[item[0]]))
+            self._worst_first = self._scores.best_first(by_seq)[::-1]
+        return self._worst_first
+
+    def quantile_size(self, fraction: float) -> int:
+        n = len(self._values)
+        return 0 if n <= 1 else min(math.ceil(n * fraction), n // 2)
+
+    def in_bottom(self, trial_id: str, size: int) -> bool:
+        return trial_id in self._order()[:size]
+
+    def bottom(self, size: int) -> list[str]:
+        return self._order()[:size]
+
+    def top(self, size: int, index: int) -> str:
+        order = self._order()
+        return order[len(order) - size + index]
 
 
 class TrainQueue:

@@ -39,6 +39,7 @@ from searchers._variant_generator import BasicVariantGenerator
 if _typing.TYPE_CHECKING:
     from searchers._bayesopt import BayesOptSearch
     from searchers._concurrency import ConcurrencyLimiter
+    from searchers._nsga2 import NSGA2Search
     from searchers._optuna import OptunaSearch
     from searchers._repeater import TRIAL_INDEX, Repeater
     from searchers._space_json import NotSerializableError, space_from_json, space_to_json
@@ -50,6 +51,7 @@ __getattr__, __dir__ = _lazy_exports(globals(), {
     "TRIAL_INDEX": "searchers._repeater",
     "BayesOptSearch": "searchers._bayesopt",
     "ConcurrencyLimiter": "searchers._concurrency",
+    "NSGA2Search": "searchers._nsga2",
     "NotSerializableError": "searchers._space_json",
     "OptunaSearch": "searchers._optuna",  # optuna itself loads only when one is built
     "Repeater": "searchers._repeater",
@@ -72,6 +74,7 @@ __all__ = [
     "Function",
     "GridSearch",
     "Integer",
+    "NSGA2Search",
     "Normal",
     "NotSerializableError",
     "OptunaSearch",

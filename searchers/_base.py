@@ -7,7 +7,8 @@ import enum
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from searchers._objective import check_mode
+from searchers._constraints import Constraint
+from searchers._ranking import Ranking, check_objectives
 
 
 class SearchSignal(enum.Enum):
@@ -50,16 +51,65 @@ class Searcher(abc.ABC):
     learns_from_results: bool = True
     """Whether suggestions depend on earlier results (False for random and grid search)."""
 
-    def __init__(self, *, metric: str | None = None, mode: str | None = None) -> None:
-        check_mode(mode, allow_none=True)
-        self.metric = metric
-        self.mode = mode
+    supports_multi_objective: bool = False
+    """Whether it optimises several objectives at once (`metric` a list of names)."""
+
+    supports_constraints: bool = False
+    """Whether it takes `TuneConfig(constraints=...)` into account (feasible results first)."""
+
+    def __init__(
+        self,
+        *,
+        metric: str | list[str] | None = None,
+        mode: str | list[str] | None = None,
+    ) -> None:
+        self.metric, self.mode = check_objectives(
+            metric, mode, owner=type(self).__name__, multi_ok=self.supports_multi_objective
+        )
+        self.constraints: tuple[Constraint, ...] = ()
 
     @property
     def metrics(self) -> tuple[str, ...]:
-        """The metrics this searcher learns from: `(metric,)`, or all objectives of a
-        multi-objective searcher (wrappers average each of them)."""
-        return () if self.metric is None else (self.metric,)
+        """The metrics this searcher learns from: its objectives, then the constraints' metrics
+        (wrappers such as `Repeater` average each of them)."""
+        if self.metric is None:
+            return ()
+        names = [self.metric] if isinstance(self.metric, str) else list(self.metric)
+        names += [c.metric for c in self.constraints]
+        return tuple(dict.fromkeys(names))
+
+    @property
+    def ranking(self) -> Ranking:
+        """The objectives and constraints results are ranked by.
+
+        Raises:
+            ValueError: No metric or mode is set yet.
+        """
+        if self.metric is None:
+            raise ValueError(
+                f"{type(self).__name__} needs a metric: pass metric=... to it or to TuneConfig"
+            )
+        if self.mode is None:
+            raise ValueError(
+                f"{type(self).__name__} needs a mode: pass mode='min' or mode='max' to it or "
+                "to TuneConfig"
+            )
+        return Ranking.of(self.metric, self.mode, self.constraints)
+
+    def set_constraints(self, constraints: tuple[Constraint, ...]) -> None:
+        """The experiment's constraints (`TuneConfig(constraints=...)`), after
+        `set_search_properties`.
+
+        Raises:
+            ValueError: The searcher does not take constraints (`supports_constraints`).
+        """
+        if constraints and not self.supports_constraints:
+            raise ValueError(
+                f"{type(self).__name__} does not take constraints into account, got "
+                f"constraints={[str(c) for c in constraints]}: use random or grid search, "
+                "TPESearch, NSGA2Search or OptunaSearch, or drop the constraints"
+            )
+        self.constraints = tuple(constraints)
 
     @property
     def total_trials(self) -> int | None:
@@ -70,9 +120,20 @@ class Searcher(abc.ABC):
         """`TuneConfig(num_samples)` (-1: without end), before the first suggestion."""
 
     def set_search_properties(
-        self, metric: str | None, mode: str | None, param_space: Mapping[str, Any]
+        self,
+        metric: str | Sequence[str] | None,
+        mode: str | Sequence[str] | None,
+        param_space: Mapping[str, Any],
     ) -> None:
-        """Take the experiment's metric, mode and search space."""
+        """Take the experiment's metric(s), mode(s) and search space.
+
+        Raises:
+            ValueError: They disagree with the searcher's own, or name several objectives and
+                the searcher optimises one.
+        """
+        metric, mode = check_objectives(
+            metric, mode, owner=type(self).__name__, multi_ok=self.supports_multi_objective
+        )
         for name, ours, theirs in (("metric", self.metric, metric), ("mode", self.mode, mode)):
             if ours is not None and theirs is not None and ours != theirs:
                 raise ValueError(

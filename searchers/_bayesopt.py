@@ -44,6 +44,10 @@ class BayesOptSearch(ModelSearcher):
     experiment may end before `num_samples`. With `skip_duplicate=False` duplicates run and
     `patience` does not apply.
 
+    One objective only, without constraints: `metric=[...]` with several metrics, or
+    `TuneConfig(constraints=...)`, is a `ValueError` (a `ConfigError` from the Tuner); use
+    TPESearch, NSGA2Search or OptunaSearch for those.
+
     Numeric domains only: a categorical parameter or a grid search is an error; integers and
     quantised values are searched continuously and rounded; `randn` within 4 sd of its mean.
     Deterministic given the seed and the observations (the state includes the GP's
@@ -221,7 +225,7 @@ class BayesOptSearch(ModelSearcher):
 
     def _training_set(self, cap: int) -> list[int]:
         """At most `cap` observations: the best half and the most recent others."""
-        n = len(self.observations)
+        n = len(self.outcomes)
         if n <= cap:
             return list(range(n))
         order = np.argsort([loss for _, loss in self.observations], kind="stable")
@@ -230,13 +234,14 @@ class BayesOptSearch(ModelSearcher):
         return sorted(best | set(recent[: cap - len(best)]))
 
     def _propose(self) -> list[Any]:
-        n_seen = len(self.observations) + len(self.pending)  # this trial is not live yet
-        if n_seen < self.random_search_steps or len(self.observations) < 2 or not self.params:
+        n_seen = len(self.outcomes) + len(self.pending)  # this trial is not live yet
+        if n_seen < self.random_search_steps or len(self.outcomes) < 2 or not self.params:
             return self.random_values()
         dims = [NumericDim.of(p.domain) for p in self.params]
         keep = self._training_set(self.max_gp_points)
-        x = np.array([self._to_unit(dims, self.observations[i][0]) for i in keep])
-        y = _warp(np.array([self.observations[i][1] for i in keep]))
+        observations = self.observations  # built on each access: once here
+        x = np.array([self._to_unit(dims, observations[i][0]) for i in keep])
+        y = _warp(np.array([observations[i][1] for i in keep]))
         d = len(dims)
         start = self._log_theta if self._log_theta is not None else _gp.default_log_theta(d)
         steps = 60 if self._log_theta is None else 10

@@ -17,6 +17,9 @@ class ConcurrencyLimiter(SearcherWrapper):
     only then does it suggest the next batch (Ray Tune's `batch` option). A batch cut short
     because the wrapped searcher finished is passed on when its last trial completes.
 
+    Several objectives and constraints pass through to the wrapped searcher, which takes them
+    if it can (its `supports_multi_objective` and `supports_constraints` are the limiter's).
+
     Args:
         searcher: The searcher to limit.
         max_concurrent: Unfinished trials allowed at once, >= 1.

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from searchers._base import Searcher, SearchSignal
-from searchers._objective import as_finite
+from searchers._outcome import Outcome, outcome_of
 from searchers._paths import (
     Path,
     find_domains,
@@ -95,12 +95,15 @@ def model_params(space: Mapping[str, Any], owner: str, *, numeric_only: bool) ->
 
 
 class ModelSearcher(Searcher):
-    """Base of searchers that model `metric` from observations (TPE, BayesOpt).
+    """Base of searchers that model their objectives from observed trials (TPE, BayesOpt,
+    NSGA-II).
 
-    Subclasses implement `_propose()`, which picks values for `self.params` from
-    `self.observations`; this class handles the space, `points_to_evaluate`, `sample_from`,
-    observations and the JSON state. Losses are always minimised: with `mode="max"` the
-    observation is the negated metric.
+    Subclasses implement `_propose()`, which picks values for `self.params` from what was
+    observed; this class handles the space, `points_to_evaluate`, `sample_from`, observations
+    and the JSON state. Each completed trial with the objectives in its last result becomes an
+    `Outcome` in `self.outcomes`: its objective values, always minimised (with `mode="max"` the
+    negated metric), and its feasibility under the constraints. `self.observations` is the
+    single-objective view, `(encoded, loss)` per trial.
     """
 
     max_queued = 1
@@ -110,8 +113,8 @@ class ModelSearcher(Searcher):
         self,
         space: Mapping[str, Any] | None,
         *,
-        metric: str | None,
-        mode: str | None,
+        metric: str | list[str] | None,
+        mode: str | list[str] | None,
         points_to_evaluate: Sequence[Mapping[str, Any]] | None,
         seed: int | None,
     ) -> None:
@@ -128,7 +131,7 @@ class ModelSearcher(Searcher):
         self._space: Mapping[str, Any] | None = None
         self.params: list[Param] = []
         self._rng = make_rng(seed)
-        self.observations: list[tuple[list[float | int], float]] = []  # (encoded, loss)
+        self.outcomes: list[tuple[list[float | int], Outcome]] = []  # (encoded config, outcome)
         self._live: dict[str, list[float | int]] = {}
         self._n_suggested = 0  # configs drawn: the next point to evaluate is this one
         self._warm_started = False
@@ -141,14 +144,23 @@ class ModelSearcher(Searcher):
         return self._rng
 
     @property
+    def observations(self) -> list[tuple[list[float | int], float]]:
+        """`(encoded config, loss)` of each observed trial: its first objective, minimised (all
+        a single-objective searcher learns from; see `outcomes` for the rest)."""
+        return [(encoded, outcome.losses[0]) for encoded, outcome in self.outcomes]
+
+    @property
     def pending(self) -> list[list[float | int]]:
         """Encoded configs of suggested trials that have not completed."""
         return list(self._live.values())
 
     def set_search_properties(
-        self, metric: str | None, mode: str | None, param_space: Mapping[str, Any]
+        self,
+        metric: str | Sequence[str] | None,
+        mode: str | Sequence[str] | None,
+        param_space: Mapping[str, Any],
     ) -> None:
-        """Take the experiment's metric, mode and (unless given at construction) space."""
+        """Take the experiment's metric(s), mode(s) and (unless given at construction) space."""
         super().set_search_properties(metric, mode, param_space)
         if self._own_space is None:
             self._set_space(param_space)
@@ -240,16 +252,12 @@ class ModelSearcher(Searcher):
     def _observe(
         self, encoded: list[float | int], result: Mapping[str, Any], trial_id: str
     ) -> None:
-        value = result.get(self.metric or "")
-        number = as_finite(value)
-        if number is None:
-            logger.warning(
-                "%s: trial %s result has no finite metric %r (got %r); not observed",
-                type(self).__name__, trial_id, self.metric, value,
-            )
+        outcome = outcome_of(result, self.ranking)
+        if isinstance(outcome, str):
+            logger.warning("%s: trial %s result %s; not observed",
+                           type(self).__name__, trial_id, outcome)
             return
-        loss = number if self.mode == "min" else -number
-        self.observations.append((encoded, loss))
+        self.outcomes.append((encoded, outcome))
 
     def add_evaluated_points(
         self, points: Sequence[Mapping[str, Any]], results: Sequence[Mapping[str, Any]]
@@ -279,9 +287,15 @@ class ModelSearcher(Searcher):
             ) from None
 
     def state_dict(self) -> dict[str, Any]:
-        """Observations, live trials, counters and the generator state, as JSON data."""
+        """Observations, live trials, counters and the generator state, as JSON data.
+
+        An observation is `[encoded, loss]` when that is all there is to it (one objective,
+        feasible), as states always held; else `[encoded, losses, violation, feasible]`.
+        """
         return {
-            "observations": [[enc, loss] for enc, loss in self.observations],
+            "observations": [
+                [enc, o.losses[0]] if o.simple else [enc, *o.to_json()] for enc, o in self.outcomes
+            ],
             "live": [[k, v] for k, v in self._live.items()],
             "n_suggested": self._n_suggested,
             "warm_started": self._warm_started,
@@ -290,7 +304,10 @@ class ModelSearcher(Searcher):
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore `state_dict()`: the next suggestions are those the original would make."""
-        self.observations = [(list(enc), float(loss)) for enc, loss in state["observations"]]
+        self.outcomes = [
+            (list(enc), Outcome((float(rest[0]),)) if len(rest) == 1 else Outcome.from_json(rest))
+            for enc, *rest in state["observations"]
+        ]
         self._live = {k: list(v) for k, v in state["live"]}
         self._n_suggested = int(state["n_suggested"])
         self._warm_started = bool(state.get("warm_started", True))  # older states: none to do

@@ -7,9 +7,16 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from searchers._base import Searcher, SearchSignal
+from searchers._constraints import Constraint
 from searchers._model import ModelSearcher
+from searchers._optuna_constraints import (
+    constraint_values,
+    constraints_func,
+    set_on_trial,
+    sets_constraints,
+    trial_attrs,
+)
 from searchers._optuna_space import (
-    Objectives,
     distribution,
     finite_values,
     flatten,
@@ -19,6 +26,7 @@ from searchers._optuna_space import (
     to_optuna,
     unflatten,
 )
+from searchers._outcome import Outcome
 from searchers._paths import copy_structure, find_domains, find_grids, merge
 
 logger = logging.getLogger(__name__)
@@ -45,10 +53,21 @@ class OptunaSearch(ModelSearcher):
     With the last two the Tuner's `param_space` may hold constants only. Parameter names with
     `/` become nested dicts in the config.
 
-    Several objectives, as in Ray Tune: `metric=["loss", "gain"], mode=["min", "max"]` makes a
-    multi-objective study that is told every metric of each trial's last result. Leave
-    TuneConfig's metric out, or set it to one of the objectives (with its mode) for schedulers
-    and `ResultGrid.get_best_result()`.
+    Several objectives, as in Ray Tune: `metric=["loss", "gain"], mode=["min", "max"]` (here or
+    in TuneConfig) makes a multi-objective study (`directions`) that is told every objective of
+    each trial's last result. TuneConfig's metric may be left out, be the same lists, or name one
+    of the objectives with its mode (for schedulers and `ResultGrid.get_best_result()`).
+
+    Constraints (`TuneConfig(constraints=["memory_mb <= 512"])`) are told to the study with
+    each trial, in Optuna's form (<= 0: met; `searchers._optuna_constraints`), and the samplers
+    that handle constraints (TPESampler, NSGAIISampler, NSGAIIISampler, GPSampler) rank by
+    them: feasible trials first, then by total violation. From Optuna 5.0 they are set with
+    `Trial.set_constraint`, which every such sampler reads, yours included; samplers that do
+    not handle constraints (RandomSampler, QMCSampler) ignore them. Before 5.0 a sampler sees
+    them only through its `constraints_func`: the default `TPESampler` gets
+    `OptunaSearch.constraints_func`, and a sampler of your own must be built with it, e.g.
+    `NSGAIISampler(constraints_func=OptunaSearch.constraints_func, seed=0)`, or
+    `set_constraints` raises.
 
     State: every trial told to the study is stored as JSON and replayed into a fresh study on
     `load_state_dict`. Optuna samplers keep their own random state, which is not restored: a
@@ -83,6 +102,8 @@ class OptunaSearch(ModelSearcher):
     """
 
     max_queued = 1
+    supports_multi_objective = True
+    supports_constraints = True
 
     def __init__(
         self,
@@ -101,11 +122,6 @@ class OptunaSearch(ModelSearcher):
                 f"`sampler` must be an optuna.samplers.BaseSampler, got {sampler!r}: pass e.g. "
                 "optuna.samplers.TPESampler(seed=0)"
             )
-        self.objectives = Objectives.of(metric, mode)
-        if self.objectives is None and metric is not None and not isinstance(metric, str):
-            raise ValueError(f"`metric` must be a metric name or a list of them, got {metric!r}")
-        single_metric = metric if isinstance(metric, str) else None
-        single_mode = mode if isinstance(mode, str) or mode is None else str(mode)
         self._define_by_run: DefineByRun | None = None
         self._fixed: dict[str, Any] | None = None  # a space of Optuna distributions, flat
         if callable(space) and not isinstance(space, Mapping):
@@ -143,35 +159,46 @@ class OptunaSearch(ModelSearcher):
         self._told: list[dict[str, Any]] = []  # trials told to the study, for the state
         super().__init__(
             space if isinstance(space, Mapping) and not native else None,
-            metric=single_metric,
-            mode=None if self.objectives is not None else single_mode,
+            metric=_as_list(metric),
+            mode=_as_list(mode),
             points_to_evaluate=None if native else points,
             seed=seed,
         )
         if native:
             self._space = {}  # the Tuner's constants, once known
 
+    @staticmethod
+    def constraints_func(trial: Any) -> list[float]:
+        """An Optuna `constraints_func`: the constraint values OptunaSearch stored on `trial`
+        (<= 0: met), none if it stored none. For a sampler of your own before Optuna 5.0
+        (from 5.0 samplers read the constraints without it, and Optuna deprecates it)."""
+        return constraints_func(trial)
+
     @property
-    def metrics(self) -> tuple[str, ...]:
-        """The objectives' metrics (one, or several)."""
-        return self.objectives.metrics if self.objectives is not None else super().metrics
+    def _objective_metrics(self) -> tuple[str, ...]:
+        """The metrics the study is told (TuneConfig's constraints are not among them)."""
+        if self.metric is None:
+            return ()
+        return (self.metric,) if isinstance(self.metric, str) else tuple(self.metric)
 
     @property
     def _native(self) -> bool:
         return self._define_by_run is not None or self._fixed is not None
 
     def set_search_properties(
-        self, metric: str | None, mode: str | None, param_space: Mapping[str, Any]
+        self,
+        metric: str | Sequence[str] | None,
+        mode: str | Sequence[str] | None,
+        param_space: Mapping[str, Any],
     ) -> None:
-        """Take the experiment's metric, mode and (unless given at construction) space."""
-        if self.objectives is not None:
-            pairs = list(zip(self.objectives.metrics, self.objectives.modes, strict=True))
-            if metric is not None and (metric, mode) not in pairs:
+        """Take the experiment's metric(s), mode(s) and (unless given at construction) space."""
+        if isinstance(self.metric, list) and isinstance(metric, str):
+            modes = self.mode if isinstance(self.mode, list) else []
+            if not any(metric == m and mode == d for m, d in zip(self.metric, modes, strict=True)):
                 raise ValueError(
-                    f"OptunaSearch was built with metric={list(self.objectives.metrics)!r}, "
-                    f"mode={list(self.objectives.modes)!r} but TuneConfig has metric={metric!r}, "
-                    f"mode={mode!r}: leave TuneConfig's metric out, or set it to one of the "
-                    "objectives with its mode"
+                    f"OptunaSearch was built with metric={self.metric!r}, mode={self.mode!r} but "
+                    f"TuneConfig has metric={metric!r}, mode={mode!r}: leave TuneConfig's metric "
+                    "out, or set it to one of the objectives with its mode"
                 )
             metric = mode = None  # the study optimises all objectives
         if not self._native:
@@ -185,23 +212,31 @@ class OptunaSearch(ModelSearcher):
             )
         self._space = dict(copy_structure(param_space))
 
-    def _check_ready(self) -> Mapping[str, Any]:
-        if self.objectives is None:
-            return super()._check_ready()
-        if self._space is None:
-            raise RuntimeError(
-                "OptunaSearch has no search space: pass `space` or call "
-                "set_search_properties(metric, mode, param_space) before suggest()"
+    def set_constraints(self, constraints: tuple[Constraint, ...]) -> None:
+        """Take the constraints; before Optuna 5.0 a sampler passed in must have been built
+        with a `constraints_func` to see them.
+
+        Raises:
+            ValueError: Before Optuna 5.0, the sampler has no `constraints_func`.
+        """
+        super().set_constraints(constraints)
+        if constraints and self._sampler is not None and not sets_constraints(self._optuna) and (
+            getattr(self._sampler, "_constraints_func", None) is None
+        ):
+            name = type(self._sampler).__name__
+            raise ValueError(
+                f"OptunaSearch's sampler {name} would not see the constraints "
+                f"{[str(c) for c in constraints]}: build it with "
+                f"{name}(constraints_func=OptunaSearch.constraints_func, ...) (TPESampler, "
+                "NSGAIISampler, NSGAIIISampler and GPSampler take one), or leave `sampler` out "
+                "for a TPESampler that does"
             )
-        return self._space
 
     def _get_study(self) -> Any:
         if self._study is None:
             sampler = self._sampler_for_study()
-            if self.objectives is not None:
-                directions = self.objectives.directions
-            else:
-                directions = ["maximize" if self.mode == "max" else "minimize"]
+            modes = [self.mode] if isinstance(self.mode, str) else list(self.mode or ["min"])
+            directions = ["maximize" if m == "max" else "minimize" for m in modes]
             self._study = self._optuna.create_study(directions=directions, sampler=sampler)
             for point in self._enqueued[self._n_suggested:]:
                 self._study.enqueue_trial(point)
@@ -222,14 +257,21 @@ class OptunaSearch(ModelSearcher):
             import numpy as np  # the seed after `n_suggested` suggestions, the same every time
 
             seed = int(np.random.SeedSequence([seed, self._n_suggested]).generate_state(1)[0])
+        if self.constraints and not sets_constraints(optuna):
+            return optuna.samplers.TPESampler(seed=seed, constraints_func=self.constraints_func)
         return optuna.samplers.TPESampler(seed=seed)
 
     def _frozen_trial(self, record: Mapping[str, Any], values: list[float]) -> Any:
-        json_to_distribution = self._optuna.distributions.json_to_distribution
-        return self._optuna.trial.create_trial(
+        optuna = self._optuna
+        json_to_distribution = optuna.distributions.json_to_distribution
+        attrs: dict[str, Any] = {}
+        if "constraints" in record:
+            attrs = trial_attrs(optuna, self.constraints, record["constraints"])
+        return optuna.trial.create_trial(
             params=dict(record["params"]),
             distributions={k: json_to_distribution(v) for k, v in record["distributions"].items()},
             values=values,
+            **attrs,
         )
 
     def _record(
@@ -281,32 +323,55 @@ class OptunaSearch(ModelSearcher):
     # ------------------------------------------------------------------ learning
     def _values(
         self, result: Mapping[str, Any] | None, error: bool, trial_id: str
-    ) -> list[float] | None:
+    ) -> tuple[list[float], list[float] | None] | None:
+        """The objective values the study is told and the constraint values (None without
+        constraints), or None if the trial is told it failed."""
         if error or result is None:
             logger.info("OptunaSearch: trial %s errored or reported nothing; not observed",
                         trial_id)
             return None
-        values = finite_values(result, self.metrics)
-        if isinstance(values, str):
-            logger.warning("OptunaSearch: trial %s result %s; not observed", trial_id, values)
-            return None
-        return values
+        values = finite_values(result, self._objective_metrics)
+        constraints = constraint_values(self.constraints, result) if self.constraints else None
+        for problem in (values, constraints):
+            if isinstance(problem, str):
+                logger.warning("OptunaSearch: trial %s result %s; not observed", trial_id,
+                               problem)
+                return None
+        return values, constraints  # type: ignore[return-value]  # no str left
 
-    def _observe_values(self, encoded: list[float | int], values: list[float]) -> None:
-        if self.objectives is None:  # the base's observations: losses of the one metric
-            self.observations.append((encoded, values[0] if self.mode == "min" else -values[0]))
+    def _observe_values(
+        self, encoded: list[float | int], values: list[float], constraints: list[float] | None
+    ) -> None:
+        """The base's outcome of the trial (`observations`, `outcomes`)."""
+        modes = [self.mode] if isinstance(self.mode, str) else list(self.mode or [])
+        losses = tuple(v if m == "min" else -v for v, m in zip(values, modes, strict=True))
+        if constraints is None:
+            self.outcomes.append((encoded, Outcome(losses)))
+            return
+        violation = sum(max(0.0, c) for c in constraints)
+        self.outcomes.append((encoded, Outcome(losses, violation, all(c <= 0 for c in constraints))))
 
-    def _tell(self, trial: Any, record: dict[str, Any], values: list[float] | None) -> None:
+    def _tell(
+        self,
+        trial: Any,
+        record: dict[str, Any],
+        told: tuple[list[float], list[float] | None] | None,
+    ) -> None:
         study = self._get_study()
-        if trial is not None:
-            if values is None:
+        if told is None:
+            if trial is not None:
                 study.tell(trial, state=self._optuna.trial.TrialState.FAIL)
-            else:
-                study.tell(trial, values)
-        elif values is not None:  # suggested as a point, or before a restore: add it whole
+            return
+        values, constraints = told
+        if constraints is not None:
+            record = {**record, "constraints": constraints}
+        if trial is not None:
+            if constraints is not None:
+                set_on_trial(self._optuna, trial, self.constraints, constraints)
+            study.tell(trial, values)
+        else:  # suggested as a point, or before a restore: add it whole
             study.add_trial(self._frozen_trial(record, values))
-        if values is not None:
-            self._told.append({**record, "values": values})
+        self._told.append({**record, "values": values})
 
     def on_trial_complete(
         self, trial_id: str, result: Mapping[str, Any] | None = None, error: bool = False
@@ -318,10 +383,10 @@ class OptunaSearch(ModelSearcher):
         if encoded is None or record is None:
             logger.debug("OptunaSearch: trial %s was not suggested here", trial_id)
             return
-        values = self._values(result, error, trial_id)
-        if values is not None:
-            self._observe_values(encoded, values)
-        self._tell(trial, record, values)
+        told = self._values(result, error, trial_id)
+        if told is not None:
+            self._observe_values(encoded, *told)
+        self._tell(trial, record, told)
 
     def add_evaluated_points(
         self, points: Sequence[Mapping[str, Any]], results: Sequence[Mapping[str, Any]]
@@ -353,16 +418,23 @@ class OptunaSearch(ModelSearcher):
             else:
                 encoded = self._encode_point(point, name)
                 record = self._record_of(encoded)
-            values = self._values(result, False, name)
-            if values is not None:
-                self._observe_values(encoded, values)
-                self._tell(None, record, values)
+            told = self._values(result, False, name)
+            if told is not None:
+                self._observe_values(encoded, *told)
+                self._tell(None, record, told)
 
     def _warm_start(self) -> None:
         """Tell the study `points_to_evaluate` with their `evaluated_rewards`."""
         if not self._rewarded:
             return
-        metrics = self.metrics
+        if self.constraints:
+            logger.warning(
+                "OptunaSearch: evaluated_rewards give the objectives only, so the %d points are "
+                "not told: with constraints, pass each point's result with its constraint "
+                "metrics to add_evaluated_points(points, results)", len(self._rewarded),
+            )
+            return
+        metrics = self._objective_metrics
         results = []
         for i, (_, reward) in enumerate(self._rewarded):
             rewards = reward if isinstance(reward, (list, tuple)) else [reward]
@@ -396,6 +468,12 @@ class OptunaSearch(ModelSearcher):
         self._told = [{**self._record_of(encoded), "values": [sign * loss]}
                       for encoded, loss in self.observations]
         self._records = {k: self._record_of(v) for k, v in self._live.items()}
+
+
+def _as_list(value: Any) -> Any:
+    """A tuple of names as a list, what `Searcher` takes; anything else as it is (the base
+    class checks it)."""
+    return list(value) if isinstance(value, tuple) else value
 
 
 def _checked_constants(returned: Any) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""What `OptunaSearch` translates: domains to Optuna distributions, objectives, flat names.
+"""What `OptunaSearch` translates: domains to Optuna distributions, metrics, flat names.
 
 Optuna is imported by the caller (`import_optuna()`), never at import of this module, so that
 `import searchers` stays fast without it.
@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from searchers._model import NORMAL_SPAN, Param
-from searchers._objective import as_finite, check_mode
+from searchers._objective import as_finite
 from searchers._space import Categorical, Float, Integer, Normal
 
 SEPARATOR = "/"
@@ -28,45 +27,6 @@ def import_optuna() -> Any:
             "install optuna to use OptunaSearch (pip install 'tuner[optuna]')"
         ) from error
     return optuna
-
-
-@dataclass(frozen=True)
-class Objectives:
-    """The metrics a study optimises and their modes: one, or several (multi-objective)."""
-
-    metrics: tuple[str, ...]
-    modes: tuple[str, ...]
-
-    @classmethod
-    def of(cls, metric: Any, mode: Any) -> Objectives | None:
-        """The objectives of `OptunaSearch(metric=[...], mode=[...])`; None for one metric.
-
-        Raises:
-            ValueError: A list for only one of the two, lists of different lengths, a metric
-                named twice, or a mode other than "min"/"max".
-        """
-        if not isinstance(metric, (list, tuple)) and not isinstance(mode, (list, tuple)):
-            return None
-        if not isinstance(metric, (list, tuple)) or not isinstance(mode, (list, tuple)) or (
-            len(metric) != len(mode)
-        ):
-            raise ValueError(
-                f"for several objectives `metric` and `mode` must be lists of the same length, "
-                f"got metric={metric!r}, mode={mode!r}: pass e.g. metric=['loss', 'gain'], "
-                "mode=['min', 'max']"
-            )
-        if not metric or not all(isinstance(m, str) for m in metric):
-            raise ValueError(f"`metric` must list metric names, got metric={metric!r}")
-        for i, m in enumerate(mode):
-            check_mode(m, name=f"mode[{i}]")
-        if len(set(metric)) != len(metric):
-            raise ValueError(f"`metric` names an objective twice, got metric={metric!r}")
-        return cls(tuple(metric), tuple(mode))
-
-    @property
-    def directions(self) -> list[str]:
-        """Optuna's study directions."""
-        return ["minimize" if m == "min" else "maximize" for m in self.modes]
 
 
 def finite_values(result: Mapping[str, Any], metrics: Sequence[str]) -> list[float] | str:

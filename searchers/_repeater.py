@@ -23,8 +23,9 @@ class Repeater(SearcherWrapper):
     The first trial of a group takes the wrapped searcher's suggestion; the next `repeat - 1`
     trials repeat that config. When every trial of the group has completed, the wrapped searcher
     is told, under the first trial's id, `{metric: mean}` over the trials that reported the
-    metric (each of its metrics, for a multi-objective searcher); if none did, it is told the
-    trial errored. Intermediate results are not passed on. Configs are stored in
+    metric, for each metric in its `metrics` (every objective, and the metric of every
+    constraint, so a group is feasible when its mean is); if none did, it is told the trial
+    errored. Several objectives and constraints pass through to the wrapped searcher. Intermediate results are not passed on. Configs are stored in
     `state_dict()`, so they must be JSON data.
 
     As in Ray Tune, `TuneConfig(num_samples)` counts trials, repeats included: `num_samples=15`

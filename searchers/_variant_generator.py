@@ -64,6 +64,10 @@ class BasicVariantGenerator(Searcher):
     arithmetic, the first grid in path order varying fastest), so a grid of 10^9 points costs
     nothing up front.
 
+    Several objectives and constraints (`TuneConfig(metric=[...], mode=[...],
+    constraints=[...])`) are accepted: the configs do not depend on results, so they are the
+    same whatever the experiment optimises (the baseline a multi-objective searcher must beat).
+
     `points_to_evaluate` come first: each is a partial config merged into the space; its missing
     values are sampled and any grid it does not fix is expanded. As in Ray Tune, each point
     counts as one of the `num_samples`: with 10 samples and 2 points, 8 walks follow them.
@@ -86,6 +90,9 @@ class BasicVariantGenerator(Searcher):
         >>> [searcher.suggest(str(i))["a"] for i in range(4)]
         [1, 2, 1, 2]
     """
+
+    supports_multi_objective = True  # it learns from no result
+    supports_constraints = True
 
     max_queued = 16
     learns_from_results = False
@@ -133,7 +140,10 @@ class BasicVariantGenerator(Searcher):
         self._live: dict[str, None] = {}  # suggested, not completed (ordered, for the state)
 
     def set_search_properties(
-        self, metric: str | None, mode: str | None, param_space: Mapping[str, Any]
+        self,
+        metric: str | Sequence[str] | None,
+        mode: str | Sequence[str] | None,
+        param_space: Mapping[str, Any],
     ) -> None:
         """Take the experiment's metric, mode (unused) and search space."""
         super().set_search_properties(metric, mode, param_space)

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from searchers._base import Searcher, SearchSignal
+from searchers._constraints import Constraint
 
 
 class SearcherWrapper(Searcher):
@@ -48,22 +49,22 @@ class SearcherWrapper(Searcher):
         self.learns_from_results = searcher.learns_from_results
 
     @property
-    def metric(self) -> str | None:
-        """The wrapped searcher's metric."""
+    def metric(self) -> str | list[str] | None:
+        """The wrapped searcher's metric (a list of them for several objectives)."""
         return self.searcher.metric
 
     @metric.setter
-    def metric(self, value: str | None) -> None:
+    def metric(self, value: str | list[str] | None) -> None:
         if value is not None:
             self.searcher.metric = value
 
     @property
-    def mode(self) -> str | None:
-        """The wrapped searcher's mode."""
+    def mode(self) -> str | list[str] | None:
+        """The wrapped searcher's mode (a list of them for several objectives)."""
         return self.searcher.mode
 
     @mode.setter
-    def mode(self, value: str | None) -> None:
+    def mode(self, value: str | list[str] | None) -> None:
         if value is not None:
             self.searcher.mode = value
 
@@ -81,12 +82,39 @@ class SearcherWrapper(Searcher):
         """Pass `num_samples` on."""
         self.searcher.set_num_samples(num_samples)
 
+    @property
+    def supports_multi_objective(self) -> bool:  # type: ignore[override]
+        """The wrapped searcher's."""
+        return self.searcher.supports_multi_objective
+
+    @property
+    def supports_constraints(self) -> bool:  # type: ignore[override]
+        """The wrapped searcher's."""
+        return self.searcher.supports_constraints
+
+    @property
+    def constraints(self) -> tuple[Constraint, ...]:
+        """The wrapped searcher's."""
+        return self.searcher.constraints
+
+    @constraints.setter
+    def constraints(self, value: tuple[Constraint, ...]) -> None:
+        if value:
+            self.searcher.constraints = value
+
     def set_search_properties(
-        self, metric: str | None, mode: str | None, param_space: Mapping[str, Any]
+        self,
+        metric: str | Sequence[str] | None,
+        mode: str | Sequence[str] | None,
+        param_space: Mapping[str, Any],
     ) -> None:
         """Pass the experiment's settings on (the wrapped searcher checks they agree with its
         own)."""
         self.searcher.set_search_properties(metric, mode, param_space)
+
+    def set_constraints(self, constraints: tuple[Constraint, ...]) -> None:
+        """Pass the constraints on."""
+        self.searcher.set_constraints(constraints)
 
     def suggest(self, trial_id: str) -> dict[str, Any] | SearchSignal | None:
         """The wrapped searcher's suggestion."""

@@ -8,7 +8,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from searchers._constraints import parse_constraints
 from searchers._objective import check_mode
+from searchers._ranking import Ranking, check_objectives
 from tuner.exceptions import ConfigError
 from tuner.storage._names import check_name
 
@@ -32,8 +34,15 @@ class TuneConfig:
     """What to search and how.
 
     Attributes:
-        metric: The result key to optimise; needed by schedulers, searchers and best-result lookups.
-        mode: "min" or "max"; given together with `metric`.
+        metric: The result key to optimise; needed by schedulers, searchers and best-result
+            lookups. A list of keys optimises them together (multi-objective: trials are ranked
+            by non-dominated sorting, and `ResultGrid.get_pareto_front()` gives the front).
+        mode: "min" or "max"; given together with `metric` (a list of one per metric for a
+            list of metrics).
+        constraints: Bounds on reported metrics, such as ``["memory_mb <= 512",
+            "accuracy >= 0.9"]`` (a name, ``<=``/``>=``/``<``/``>``, a number). Feasible trials
+            rank before infeasible ones everywhere (best result, Pareto front, schedulers,
+            model-based searchers); infeasible ones rank by their total violation.
         search_alg: A `searchers.Searcher`; random/grid search (`BasicVariantGenerator`) if None.
         scheduler: A `schedulers.TrialScheduler`; `FIFOScheduler` if None.
         num_samples: How often the search space is sampled (grids repeat this often). -1 samples
@@ -62,8 +71,8 @@ class TuneConfig:
         20
     """
 
-    metric: str | None = None
-    mode: Literal["min", "max"] | None = None
+    metric: str | list[str] | None = None
+    mode: Literal["min", "max"] | list[Literal["min", "max"]] | None = None
     search_alg: Searcher | None = None
     scheduler: TrialScheduler | None = None
     num_samples: int = 1
@@ -75,9 +84,20 @@ class TuneConfig:
         None
     )
     trial_dirname_creator: Callable[[Trial], str] | None = None
+    constraints: Sequence[str] | None = None
 
     def __post_init__(self) -> None:
-        check_mode(self.mode, owner="TuneConfig", allow_none=True, error=ConfigError)
+        metric, mode = check_objectives(
+            self.metric, self.mode, owner="TuneConfig", multi_ok=True, error=ConfigError
+        )
+        object.__setattr__(self, "metric", metric)
+        object.__setattr__(self, "mode", mode)
+        if self.constraints is not None:
+            try:
+                parse_constraints(self.constraints)
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"TuneConfig(constraints=...): {exc}") from None
+            object.__setattr__(self, "constraints", list(self.constraints) or None)
         if (self.metric is None) != (self.mode is None):
             raise ConfigError(
                 "TuneConfig needs metric and mode together, got "
@@ -132,6 +152,13 @@ class TuneConfig:
                 f"reuse_actors must be True or False, got reuse_actors={self.reuse_actors!r} "
                 f"({type(self.reuse_actors).__name__})"
             )
+
+    @property
+    def ranking(self) -> Ranking | None:
+        """The objectives and constraints trials are ranked by (None without a metric)."""
+        if self.metric is None or self.mode is None:
+            return None
+        return Ranking.of(self.metric, self.mode, self.constraints or ())
 
 
 @dataclass(frozen=True)

@@ -95,12 +95,12 @@ class TuneController:
         self.clock = clock
         self.reporter = reporter
         self.trials = trials if trials is not None else TrialTable()
-        self.best = BestTracker(settings.metric, settings.mode)
+        self.best = BestTracker(settings.metric, settings.mode, settings.ranking)
         self._experiment_id = experiment_id
         self._running = False
         self._stop_reason: StopReason | None = None
         self._started_at = clock.monotonic() - elapsed_before
-        self._check_metric = MetricCheck(settings.metric)
+        self._check_metric = MetricCheck(settings.ranked_metrics)
         self.checkpoints = CheckpointBook(
             settings.filesystem, settings.checkpoint_config, self.trials,
             copy_in_background=executor.clock is None,  # no real-time races in a simulation

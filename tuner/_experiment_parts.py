@@ -41,6 +41,8 @@ def build_searcher(tc: TuneConfig, param_space: Mapping[str, Any]) -> tuple[Sear
                     type(searcher).__name__)
     try:
         searcher.set_search_properties(tc.metric, tc.mode, dict(param_space))
+        if tc.ranking is not None and tc.ranking.constraints:
+            searcher.set_constraints(tc.ranking.constraints)
         searcher.set_num_samples(tc.num_samples)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
@@ -72,6 +74,8 @@ def build_scheduler(
         )
     try:
         scheduler.set_search_properties(tc.metric, tc.mode)
+        if tc.ranking is not None and tc.ranking.constraints:
+            scheduler.set_constraints(tc.ranking.constraints)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
     if (

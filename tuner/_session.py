@@ -127,6 +127,7 @@ class Session:
         self._restore_start = clock.monotonic()
         self._last_report = self._restore_start
         self.checkpoint_index = spec.next_checkpoint_index
+        self._pid = os.getpid()  # the process the trial runs in: read once, not per result
         self.context = TrialContext(
             trial_id=spec.trial_id,
             trial_name=spec.trial_name,
@@ -160,7 +161,7 @@ class Session:
             iterations_since_restore=self.iteration - self.spec.start_iteration,
             timestamp=int(self.clock.time()),
             trial_id=self.spec.trial_id,
-            pid=os.getpid(),
+            pid=self._pid,
             hostname=_HOSTNAME,
         )
         return result

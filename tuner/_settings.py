@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from searchers._ranking import Ranking
 from tuner._config import CheckpointConfig, FailureConfig
 from tuner._trainable import TrainableKind
 
@@ -27,8 +28,8 @@ class ExperimentSettings:
     """Every trial's resources; with `resources_for`, the least a trial is assumed to need."""
     resources_for: Callable[[Mapping[str, Any]], dict[str, float]] | None
     """The resources of a trial with a given config, where they depend on it."""
-    metric: str | None
-    mode: str | None
+    metric: str | Sequence[str] | None
+    mode: str | Sequence[str] | None
     num_samples: int
     cap_trials: bool
     max_concurrent: int | None
@@ -39,3 +40,18 @@ class ExperimentSettings:
     trial_dirname_creator: Any = None
     log_files: tuple[str, str] | None = None
     """File names for each trial's stdout and stderr, in its local directory."""
+    constraints: tuple[str, ...] = ()
+    """`TuneConfig(constraints=...)`, as given."""
+
+    @property
+    def ranking(self) -> Ranking | None:
+        """The objectives and constraints trials are ranked by (None without a metric)."""
+        if self.metric is None or self.mode is None:
+            return None
+        return Ranking.of(self.metric, self.mode, self.constraints)
+
+    @property
+    def ranked_metrics(self) -> tuple[str, ...]:
+        """Every key each result must report: the objectives', then the constraints'."""
+        ranking = self.ranking
+        return () if ranking is None else ranking.metrics

@@ -294,6 +294,7 @@ class Tuner:
             trial_name_creator=tc.trial_name_creator,
             trial_dirname_creator=tc.trial_dirname_creator,
             log_files=log_file_names(rc.log_to_file),
+            constraints=tuple(tc.constraints or ()),
         )
         executor = self._executor
         if executor is None:
@@ -463,7 +464,8 @@ class Tuner:
             fs, path = self._restored.fs, self._restored.path
             experiment = SavedExperiment(user_url(fs, path), fs, path, self._restored.state)
             return ResultGrid(experiment.results(), experiment_path=path,
-                              metric=experiment.metric, mode=experiment.mode)
+                              metric=experiment.metric, mode=experiment.mode,
+                              constraints=experiment.constraints)
         raise TuneError(
             "this Tuner has no results yet: call fit() first, or build it with "
             "Tuner.restore(path, trainable) to read a saved experiment's"
@@ -480,7 +482,8 @@ class Tuner:
             if not (trial.never_started and trial.status is TrialStatus.TERMINATED)
         ]
         return ResultGrid(
-            results, experiment_path=settings.path, metric=settings.metric, mode=settings.mode
+            results, experiment_path=settings.path, metric=settings.metric, mode=settings.mode,
+            constraints=self._tune_config.constraints,
         )
 
 

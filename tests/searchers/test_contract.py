@@ -15,6 +15,7 @@ from searchers import (
     BasicVariantGenerator,
     BayesOptSearch,
     ConcurrencyLimiter,
+    NSGA2Search,
     OptunaSearch,
     Repeater,
     Searcher,
@@ -26,6 +27,8 @@ from tuner.testing import SearcherContract, default_space
 
 
 class TestBasicVariantGenerator(SearcherContract):
+    multi_objective = True
+
     def make_searcher(self) -> Searcher:
         return BasicVariantGenerator(seed=1, points_to_evaluate=[{"lr": 0.01}])
 
@@ -38,8 +41,18 @@ class TestBasicVariantGenerator(SearcherContract):
 
 
 class TestTPESearch(SearcherContract):
+    multi_objective = True
+
     def make_searcher(self) -> Searcher:
         return TPESearch(n_startup_trials=5, seed=4, points_to_evaluate=[{"lr": 0.01}])
+
+
+class TestNSGA2Search(SearcherContract):
+    multi_objective = True
+
+    def make_searcher(self) -> Searcher:
+        # A population of 4: the 12 contract trials breed two generations and more.
+        return NSGA2Search(population_size=4, seed=8, points_to_evaluate=[{"lr": 0.01}])
 
 
 class TestBayesOptSearch(SearcherContract):
@@ -53,29 +66,38 @@ class TestBayesOptSearch(SearcherContract):
 
 
 class TestOptunaSearch(SearcherContract):
+    multi_objective = True
+
     def make_searcher(self) -> Searcher:
         pytest.importorskip("optuna")
         return OptunaSearch(seed=6, points_to_evaluate=[{"lr": 0.01}])
 
 
-
 class TestConcurrencyLimiterOverTPE(SearcherContract):
+    multi_objective = True
+
     def make_searcher(self) -> Searcher:
         return ConcurrencyLimiter(TPESearch(n_startup_trials=5, seed=2), max_concurrent=2)
 
 
 class TestBatchedConcurrencyLimiter(SearcherContract):
+    multi_objective = True
+
     def make_searcher(self) -> Searcher:
         return ConcurrencyLimiter(TPESearch(n_startup_trials=4, seed=2), max_concurrent=2,
                                   batch=True)
 
 
 class TestRepeaterOverRandomSearch(SearcherContract):
+    multi_objective = True
+
     def make_searcher(self) -> Searcher:
         return Repeater(BasicVariantGenerator(seed=3), 2)
 
 
 class TestRepeaterOverTPE(SearcherContract):
+    multi_objective = True
+
     def make_searcher(self) -> Searcher:
         return Repeater(TPESearch(n_startup_trials=3, seed=7), 3)
 
@@ -86,11 +108,12 @@ class TestRepeaterOverTPE(SearcherContract):
     [
         lambda: BasicVariantGenerator(seed=1),
         lambda: TPESearch(n_startup_trials=5, seed=4),
+        lambda: NSGA2Search(population_size=2, seed=4),
         lambda: BayesOptSearch(random_search_steps=5, seed=5),
         lambda: ConcurrencyLimiter(TPESearch(n_startup_trials=5, seed=2), max_concurrent=2),
         lambda: Repeater(BasicVariantGenerator(seed=3), 2),
     ],
-    ids=["bvg", "tpe", "bayesopt", "limiter(tpe)", "repeater(bvg)"],
+    ids=["bvg", "tpe", "nsga2", "bayesopt", "limiter(tpe)", "repeater(bvg)"],
 )
 def test_unknown_and_repeated_completions_are_ignored(make: Any) -> None:
     """The loop completes each trial once; a searcher driven by other code is told of

@@ -121,7 +121,7 @@ def test_multi_objective_study_gets_every_metric() -> None:
                             seed=0, points_to_evaluate=[{"x": 0.5}],
                             evaluated_rewards=[[0.25, -0.25]])
     searcher.set_search_properties(None, None, {"model": {}})
-    assert searcher.metric is None and searcher.metrics == ("loss", "gain")
+    assert searcher.metric == ["loss", "gain"] and searcher.metrics == ("loss", "gain")
     for i in range(5):
         config = searcher.suggest(str(i))
         assert isinstance(config, dict)
@@ -148,11 +148,11 @@ def test_multi_objective_missing_metric_fails_the_trial(caplog: pytest.LogCaptur
 @pytest.mark.parametrize(
     ("metric", "mode", "message"),
     [
-        (["loss", "gain"], "min", "lists of the same length"),
-        (["loss", "gain"], ["min"], "lists of the same length"),
-        (["loss", "gain"], ["min", "best"], r"`mode\[1\]` must be 'min' or 'max', got mode\[1\]="),
-        (["loss", "loss"], ["min", "max"], "names an objective twice"),
-        (3, "min", "must be a metric name or a list of them"),
+        (["loss", "gain"], "min", "give one mode per metric"),
+        (["loss", "gain"], ["min"], "give one mode per metric"),
+        (["loss", "gain"], ["min", "best"], r"`mode` must be 'min' or 'max' .*got mode\[1\]="),
+        (["loss", "loss"], ["min", "max"], "each metric may be listed once"),
+        (3, "min", "must be a string or a non-empty list of strings"),
     ],
 )
 def test_bad_objectives(metric: Any, mode: Any, message: str) -> None:

@@ -3,10 +3,15 @@
     tuner ls STORAGE                               experiments, their status, how to resume
     tuner show EXPERIMENT [--metric M]             the trial table
     tuner best EXPERIMENT [--metric M --mode min]  the best trial, its config and checkpoint
-    tuner plot EXPERIMENT [--metric M] -o F.png    learning curves (or --param P: a scatter)
+    tuner plot EXPERIMENT [--metric M] -o F.png    learning curves (or --param P: a scatter,
+                                                   --pareto: the Pareto front)
 
 STORAGE and EXPERIMENT are local paths or fsspec URLs (`s3://bucket/runs/exp`). Errors are one
 line on stderr and exit status 1; bad usage exits with 2 (argparse's convention).
+
+A multi-objective experiment has a Pareto front, not one best trial: `best` prints the front
+(or, with --metric, the best by that one metric), `ls` its size, `show` a PARETO column, and
+`plot --pareto` draws it (`tuner.analysis._cli_front`). Constraints rank feasible trials first.
 """
 
 from __future__ import annotations
@@ -15,9 +20,11 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import TextIO
 
 from searchers._objective import best_by, rank_by
+from searchers._pareto import Objectives
+from tuner.analysis import _cli_front, _front
 from tuner.analysis._read import (
     SavedExperiment,
     check_metric,
@@ -26,35 +33,30 @@ from tuner.analysis._read import (
     user_url,
 )
 from tuner.analysis._result import Result, flatten, metric_value
+from tuner.analysis._result_grid import ResultGrid
+from tuner.analysis._table import fmt, table
 from tuner.exceptions import ConfigError, RestoreError, TuneError
 from tuner.output._progress import format_duration
 
 _SHOWN_PARAMS = 6
 
 
-def _table(rows: Sequence[Sequence[str]]) -> list[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
-
-
 def _metric_and_mode(
     experiment: SavedExperiment, metric: str | None, mode: str | None, *, need_mode: bool
 ) -> tuple[str, str | None]:
-    metric = metric or experiment.metric
+    objectives = experiment.metric
+    if metric is None and isinstance(objectives, list):
+        raise ConfigError(
+            f"experiment {experiment.url} optimises several metrics ({', '.join(objectives)}): "
+            f"pass --metric NAME, e.g. --metric {objectives[0]}"
+        )
+    metric = metric or (objectives if isinstance(objectives, str) else None)
     if metric is None:
         raise ConfigError(
             f"experiment {experiment.url} was run without a metric: pass --metric NAME"
         )
-    if mode is None and metric == experiment.metric:
-        mode = experiment.mode
+    if mode is None:
+        mode = _cli_front.mode_of(experiment, metric)
     if need_mode and mode is None:
         raise ConfigError(f"the mode for metric '{metric}' is not known: pass --mode min or --mode max")
     return metric, mode
@@ -73,6 +75,12 @@ def _best_value(results: Sequence[Result], metric: str, mode: str) -> float | No
     """The best finite `metric` of the trials' last results, or None."""
     found = best_by(results, lambda r: metric_value(r.metrics, metric), mode)
     return None if found is None else found[1]
+
+
+def _grid(exp: SavedExperiment, results: Sequence[Result]) -> ResultGrid:
+    """The experiment's `ResultGrid`: its objectives and constraints, as `fit()` returned it."""
+    return ResultGrid(results, experiment_path=exp.path, metric=exp.metric, mode=exp.mode,
+                      constraints=exp.constraints)
 
 
 def _open(url: str) -> SavedExperiment:
@@ -110,7 +118,9 @@ def cmd_ls(args: argparse.Namespace, out: TextIO) -> int:
     for exp in experiments:
         results = exp.results()
         best = ""
-        if exp.metric and exp.mode:
+        if exp.constraints or isinstance(exp.metric, list):
+            best = _cli_front.summary(exp, _grid(exp, results))
+        elif isinstance(exp.metric, str) and isinstance(exp.mode, str):
             found = _best_value(results, exp.metric, exp.mode)
             best = f"{exp.metric}={found:.6g}" if found is not None else ""
         elapsed = format_duration(float(exp.state["experiment"].get("elapsed_s", 0.0)))
@@ -122,7 +132,7 @@ def cmd_ls(args: argparse.Namespace, out: TextIO) -> int:
                 f"retry the {exp.counts['ERROR']} failed trials of {exp.name}: "
                 f"{exp.restore_hint[:-len(').fit()')]}, resume_errored=True).fit()"
             )
-    for line in _table(rows):
+    for line in table(rows):
         out.write(line + "\n")
     for hint in hints:
         out.write(hint + "\n")
@@ -132,7 +142,7 @@ def cmd_ls(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
     exp = _open(args.experiment)
     results = exp.results()
-    metric = args.metric or exp.metric
+    metrics = [args.metric] if args.metric else _cli_front.objective_names(exp)
     if args.metric:
         check_metric(results, args.metric, exp.url)
     state = exp.state["experiment"]
@@ -141,50 +151,68 @@ def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
         f"{format_duration(float(state.get('elapsed_s', 0.0)))} elapsed\n"
     )
     out.write(f"path: {exp.url}\n")
-    if metric is not None and args.sort:
-        _, mode = _metric_and_mode(exp, metric, args.mode, need_mode=True)
-        assert mode is not None  # _metric_and_mode raised otherwise
-        results = rank_by(results, lambda r: metric_value(r.metrics, metric), mode)
+    if metrics and args.sort:
+        results = _sorted(exp, results, metrics, args.mode)
+    marks = _cli_front.marks(exp, results)
     params: list[str] = []
     for result in results:
         params += [k for k in flatten(result.config) if k not in params]
     shown, hidden = params[:_SHOWN_PARAMS], params[_SHOWN_PARAMS:]
-    header = ["TRIAL", "STATUS", "ITER", *([metric] if metric else []), *shown, "ERROR"]
+    header = ["TRIAL", "STATUS", "ITER", *metrics, *marks[0], *shown, "ERROR"]
     rows = [header]
-    for result in results:
+    for result, mark in zip(results, marks[1], strict=True):
         flat, config = flatten(result.metrics), flatten(result.config)
         error = str(result.error).splitlines()[0][:60] if result.error is not None else ""
         rows.append([
             result.trial_id,
             result.status,
-            _fmt(flat.get("training_iteration", 0)),
-            *([_fmt(flat.get(metric))] if metric else []),
-            *[_fmt(config.get(p)) for p in shown],
+            fmt(flat.get("training_iteration", 0)),
+            *[fmt(flat.get(metric)) for metric in metrics],
+            *mark,
+            *[fmt(config.get(p)) for p in shown],
             error,
         ])
     if all(not row[-1] for row in rows[1:]):
         rows = [row[:-1] for row in rows]
     if len(rows) > 1:
-        for line in _table(rows):
+        for line in table(rows):
             out.write(line + "\n")
     if hidden:
         out.write(f"(config keys not shown: {', '.join(hidden)})\n")
     return 0
 
 
+def _sorted(
+    exp: SavedExperiment, results: list[Result], metrics: list[str], mode: str | None
+) -> list[Result]:
+    """`results` best first: by the one metric, or by the front for several objectives; with
+    constraints, feasible trials first (`tuner.analysis._front.order`)."""
+    if len(metrics) == 1:
+        metric, mode = _metric_and_mode(exp, metrics[0], mode, need_mode=True)
+        assert mode is not None  # _metric_and_mode raised otherwise
+        if not exp.constraints:
+            return rank_by(results, lambda r: metric_value(r.metrics, metric), mode)
+        objectives = Objectives.of(metric, mode)
+    else:
+        objectives = Objectives.of(metrics, exp.mode or ())
+    constraints = _cli_front.constraints_of(exp)
+    return [results[i] for i in _front.order(results, objectives, constraints)]
+
+
 def cmd_best(args: argparse.Namespace, out: TextIO) -> int:
     exp = _open(args.experiment)
+    results = exp.results()
+    if args.metric is None and isinstance(exp.metric, list):
+        return _cli_front.print_front(exp, _grid(exp, results), args, out)
     metric, mode = _metric_and_mode(exp, args.metric, args.mode, need_mode=True)
     assert mode is not None  # _metric_and_mode raised otherwise
-    results = exp.results()
     check_metric(results, metric, exp.url)
-    from tuner.analysis._result_grid import ResultGrid
-
-    grid = ResultGrid(results, experiment_path=exp.path, metric=metric, mode=mode)
+    grid = _grid(exp, results)
     best = grid.get_best_result(metric, mode, scope=args.scope)
     checkpoint = best.get_best_checkpoint(metric, mode) or best.checkpoint
     checkpoint_url = user_url(exp.filesystem, checkpoint.path) if checkpoint is not None else None
     value = flatten(best.metrics).get(metric)
+    feasible = grid.is_feasible(best)
     if args.json:
         out.write(json.dumps({
             "trial_id": best.trial_id,
@@ -195,13 +223,16 @@ def cmd_best(args: argparse.Namespace, out: TextIO) -> int:
             "config": best.config,
             "checkpoint": checkpoint_url,
             "path": user_url(exp.filesystem, best.path),
+            **({"feasible": feasible} if exp.constraints else {}),
         }, default=repr) + "\n")
         return 0
-    out.write(f"best trial: {best.trial_id} ({best.status}), {metric}={_fmt(value)} "
+    out.write(f"best trial: {best.trial_id} ({best.status}), {metric}={fmt(value)} "
               f"({mode}, scope {args.scope})\n")
     out.write(f"config: {json.dumps(best.config, default=repr)}\n")
     out.write(f"checkpoint: {checkpoint_url or 'none (the trial reported no checkpoint)'}\n")
     out.write(f"path: {user_url(exp.filesystem, best.path)}\n")
+    if exp.constraints:
+        out.write(_cli_front.constraints_line(exp, feasible) + "\n")
     return 0
 
 
@@ -209,8 +240,16 @@ def cmd_plot(args: argparse.Namespace, out: TextIO) -> int:
     from tuner.analysis._plot import plot_learning_curves, plot_scatter
 
     exp = _open(args.experiment)
-    metric, _ = _metric_and_mode(exp, args.metric, None, need_mode=False)
     results = exp.results()
+    if args.pareto:
+        if args.metric or args.param:
+            raise ConfigError(
+                "--pareto plots the experiment's own objectives: drop --metric and --param"
+            )
+        _grid(exp, results).plot_pareto_front(args.output)
+        out.write(f"wrote {args.output}\n")
+        return 0
+    metric, _ = _metric_and_mode(exp, args.metric, None, need_mode=False)
     check_metric(results, metric, exp.url)
     if args.param:
         plot_scatter(results, args.param, metric, args.output)
@@ -245,7 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--sort", action="store_true", help="best trials first")
     show.set_defaults(run=cmd_show)
 
-    best = experiment_command("best", "print the best trial, its config and checkpoint")
+    best = experiment_command(
+        "best", "print the best trial, its config and checkpoint (the Pareto front of a "
+        "multi-objective experiment)")
     best.add_argument("--mode", choices=("min", "max"), help="default: the experiment's mode")
     best.add_argument("--scope", default="last",
                       choices=("last", "avg", "last-5-avg", "last-10-avg", "all"),
@@ -257,6 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("-o", "--output", required=True, help="image file, e.g. curves.png")
     plot.add_argument("--param", help="plot the metric against this config key instead")
     plot.add_argument("--x", default="training_iteration", help="x axis of the learning curves")
+    plot.add_argument("--pareto", action="store_true",
+                      help="plot the Pareto front of a multi-objective experiment instead")
     plot.set_defaults(run=cmd_plot)
     return parser
 

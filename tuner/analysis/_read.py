@@ -58,12 +58,20 @@ class SavedExperiment:
         return {k: int(v) for k, v in self.state["experiment"]["counts"].items()}
 
     @property
-    def metric(self) -> str | None:
+    def metric(self) -> str | list[str] | None:
+        """`TuneConfig(metric)`: one objective, a list of them, or None."""
         return self.state["settings"].get("metric")
 
     @property
-    def mode(self) -> str | None:
+    def mode(self) -> str | list[str] | None:
+        """`TuneConfig(mode)`: one mode, one per objective, or None."""
         return self.state["settings"].get("mode")
+
+    @property
+    def constraints(self) -> list[str] | None:
+        """`TuneConfig(constraints)` as given; None without (and for states saved before
+        constraints existed)."""
+        return self.state["settings"].get("constraints")
 
     @property
     def trainable_name(self) -> str:

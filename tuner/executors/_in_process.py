@@ -13,6 +13,7 @@ from tuner._clock import Clock, SystemClock
 from tuner._trainable import TrainableKind
 from tuner.exceptions import ConfigError
 from tuner.executors._base import Executor
+from tuner.executors._event_queue import EventQueue
 from tuner.executors._protocol import Control, EndEvent, ErrorEvent, Event, TrialSpec
 from tuner.executors._resources import ResourcePool
 from tuner.executors._runner import InstancePool, run_class, run_function
@@ -21,7 +22,7 @@ _MAX_QUEUED_EVENTS = 1024  # a trial that outruns the event loop blocks instead 
 
 
 class _QueueChannel:
-    def __init__(self, events: queue.Queue[Event]) -> None:
+    def __init__(self, events: EventQueue) -> None:
         self._events = events
         self.controls: queue.SimpleQueue[Control] = queue.SimpleQueue()
 
@@ -29,6 +30,8 @@ class _QueueChannel:
         self._events.put(event)
 
     def poll_control(self) -> Control | None:
+        if self.controls.empty():  # asked after every result; mostly there is none
+            return None
         latest = None
         while True:
             try:
@@ -56,7 +59,7 @@ class InProcessExecutor(Executor):
         if max_concurrent < 1:
             raise ConfigError(f"max_concurrent must be >= 1, got {max_concurrent}")
         self._max_concurrent = max_concurrent
-        self._events: queue.Queue[Event] = queue.Queue(maxsize=_MAX_QUEUED_EVENTS)
+        self._events = EventQueue(limit=_MAX_QUEUED_EVENTS)
         self._channels: dict[str, _QueueChannel] = {}
         self._trainable: Any = None
         self._kind = TrainableKind.FUNCTION
@@ -126,16 +129,7 @@ class InProcessExecutor(Executor):
             and not isinstance(self._clock, SystemClock)
         ):
             return []
-        try:
-            first = self._events.get(timeout=timeout) if timeout != 0 else self._events.get_nowait()
-        except queue.Empty:
-            return []
-        events = [first]
-        while True:
-            try:
-                events.append(self._events.get_nowait())
-            except queue.Empty:
-                break
+        events = self._events.take(timeout)
         for event in events:
             if isinstance(event, EndEvent | ErrorEvent):
                 self._channels.pop(event.trial_id, None)

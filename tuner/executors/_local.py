@@ -21,7 +21,13 @@ from tuner._clock import Clock, SystemClock
 from tuner._trainable import TrainableKind, trainable_name
 from tuner.exceptions import ConfigError
 from tuner.executors._base import Executor
-from tuner.executors._processes import describe_exit, drain, pack_spec, worker_died
+from tuner.executors._processes import (
+    MessageReader,
+    describe_exit,
+    drain,
+    pack_spec,
+    worker_died,
+)
 from tuner.executors._protocol import (
     Control,
     EndEvent,
@@ -48,6 +54,10 @@ class _Worker:
     trial_id: str | None = None
     stopping: Control | None = None
     stop_deadline: float = 0.0
+    reader: MessageReader = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reader = MessageReader(self.conn)
 
 
 class LocalExecutor(Executor):
@@ -199,16 +209,20 @@ class LocalExecutor(Executor):
 
     def _drain(self, worker: _Worker) -> list[Event]:
         try:
-            events, ended = drain(worker.conn, worker.trial_id)
-        except (EOFError, OSError):
+            drained = drain(worker.reader, worker.trial_id)
+        except OSError:
             return self._worker_died(worker)
-        if ended:
+        events = drained.events
+        if drained.ended:
             self._release(worker)
             # A failed trial may have damaged its process (a lowered RLIMIT_AS, a wedged CUDA
             # context, monkey-patched modules): the next trial gets a fresh one, as does every
             # trial without reuse.
-            if isinstance(events[-1], ErrorEvent) or not self._reuse:
+            if isinstance(events[-1], ErrorEvent) or not self._reuse or drained.closed:
                 self._retire(worker)
+        elif drained.closed:
+            # What the trial sent before its process went away counts, then its failure.
+            return events + self._worker_died(worker)
         return events
 
     def _worker_died(self, worker: _Worker) -> list[Event]:

@@ -7,7 +7,10 @@ pair to the driver. It is reused across trials, so a new trial pays no interpret
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
+import select
 import signal
 import sys
 import threading
@@ -19,7 +22,7 @@ import cloudpickle
 
 from tuner._clock import SystemClock
 from tuner._trainable import TrainableKind
-from tuner.executors._processes import PackedSpec
+from tuner.executors._processes import PackedSpec, send_event
 from tuner.executors._protocol import Control, Event, Register, Shutdown
 from tuner.executors._runner import InstancePool, error_event, run_class, run_function
 
@@ -27,13 +30,17 @@ from tuner.executors._runner import InstancePool, error_event, run_class, run_fu
 class _SocketChannel:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        # Asked after every result: a poll object made once costs a system call, where
+        # `Connection.poll` builds a selector each time.
+        self._poller = select.poll()
+        self._poller.register(conn.fileno(), select.POLLIN)
 
     def send(self, event: Event) -> None:
-        self._conn.send(event)
+        send_event(self._conn, event)
 
     def poll_control(self) -> Control | None:
         latest = None
-        while self._conn.poll():
+        while self._poller.poll(0):
             message = self._conn.recv()
             if isinstance(message, Control):
                 latest = message
@@ -95,9 +102,31 @@ def serve(conn: Connection) -> None:
         pool.clear()
 
 
+def _exit_without_teardown() -> None:
+    """End the process as a normal exit would, less the interpreter's teardown.
+
+    The driver waits for a retired worker to exit (its memory, GPU memory included, is free
+    when `fit()` returns), and tearing down the modules of an interpreter that imported a
+    training stack takes tens of milliseconds, or seconds. What a normal exit does that a
+    trial could notice still happens: `atexit` handlers run (logging's, `weakref.finalize`'s)
+    and the standard streams are flushed; with threads that are not daemons still running,
+    the exit is a normal one, which waits for them. Python does not promise to finalise the
+    objects still alive at exit, and these are not.
+    """
+    main_thread = threading.main_thread()
+    if any(not t.daemon for t in threading.enumerate() if t is not main_thread):
+        return
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # closed or broken: nothing left to flush
+            stream.flush()
+    os._exit(0)
+
+
 def main() -> None:
     # Ctrl-C reaches the whole process group; the driver handles it and tells workers to stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     serve(Connection(int(sys.argv[1])))
+    _exit_without_teardown()
 

@@ -6,9 +6,10 @@ written (in one call per file, without an fsync) in `flush()`, when a trial has 
 `WRITE_EVERY` of them, and when it ends. A trial's files stay open from its start to its end,
 pauses and retries included, and nothing about a trial is kept once it ends. When more than
 `MAX_OPEN_TRIALS` trials have files open (many paused trials), the least recently written
-ones' files are closed, and opened again without reading them when those trials write. Before a
-rewind cuts a trial's files back (`tuner.output._rewind`) the loggers write and close them (see
-`tuner.output._open_files`).
+ones' files are closed, and opened again without reading them when those trials write. Files
+are created on a thread of their own (`tuner.output._file_thread`), which the loop waits for
+only where it needs a file, and in `flush()`. Before a rewind cuts a trial's files back
+(`tuner.output._rewind`) the loggers write and close them (see `tuner.output._open_files`).
 
 The engine gives every experiment one of each (`default_logger_callbacks`), after the user's
 callbacks, unless `RunConfig(callbacks)` holds one of the same class already. The ``trial``
@@ -35,11 +36,13 @@ import logging
 import os
 import weakref
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from tuner._callback import Callback, LoggerCallback
 from tuner.output import _open_files
 from tuner.output._encode import flatten, plain, sanitise
+from tuner.output._file_thread import in_background
 from tuner.output._files import PARAMS_FILE, PROGRESS_FILE, RESULT_FILE, open_creating
 from tuner.output._writers import CsvRows, JsonLines, TensorBoardEvents
 
@@ -188,6 +191,8 @@ class JsonLoggerCallback(_PerTrialLogger[JsonLines]):
         super().__init__()
         self._warned_repr = False
         self._configs: dict[str, Mapping[str, Any]] = {}
+        self._params_writes: dict[str, Future[None]] = {}
+        """Each trial's latest ``params.json`` write, on the output files' thread."""
 
     def _make(self, trial: Trial) -> JsonLines:
         self._write_params(trial)
@@ -225,9 +230,39 @@ class JsonLoggerCallback(_PerTrialLogger[JsonLines]):
                 PARAMS_FILE,
                 unjsonable[0],
             )
-        with open_creating(os.path.join(trial.local_path, PARAMS_FILE), "w") as file:
-            file.write(text)
+        path = os.path.join(trial.local_path, PARAMS_FILE)
+        earlier = self._params_writes.get(trial.trial_id)
+        if earlier is not None:
+            earlier.result()  # long done (the writes run in order): raises what it raised
+        self._params_writes[trial.trial_id] = in_background(_write_text, path, text)
         self._configs[trial.trial_id] = trial.config
+
+    def _settle(self, trial_id: str | None = None) -> None:
+        """Wait for the ``params.json`` being written (a trial's, or all); raise what writing
+        one raised."""
+        if trial_id is not None:
+            write = self._params_writes.pop(trial_id, None)
+            writes = [] if write is None else [write]
+        else:
+            writes, self._params_writes = list(self._params_writes.values()), {}
+        for write in writes:
+            write.result()
+
+    def flush(self) -> None:
+        super().flush()
+        self._settle()
+
+    def log_trial_end(self, trial: Trial, failed: bool = False) -> None:
+        super().log_trial_end(trial, failed)
+        self._settle(trial.trial_id)  # submitted when it started: done, but for its error
+
+    def release_directory(self, directory: str) -> None:
+        super().release_directory(directory)
+        self._settle()
+
+    def on_experiment_end(self, trials: Sequence[Trial], **info: Any) -> None:
+        super().on_experiment_end(trials, **info)
+        self._settle()
 
 
 class CSVLoggerCallback(_PerTrialLogger[CsvRows]):
@@ -266,6 +301,11 @@ class TBXLoggerCallback(_PerTrialLogger[TensorBoardEvents]):
     def _ending(self, writer: TensorBoardEvents) -> None:
         writer.write()
         writer.write_hparams()
+
+
+def _write_text(path: str, text: str) -> None:
+    with open_creating(path, "w") as file:
+        file.write(text)
 
 
 _DEFAULTS: weakref.WeakSet[Callback] = weakref.WeakSet()

@@ -24,12 +24,13 @@ import math
 import os
 import shutil
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from schedulers import TrialStatus
 
 if TYPE_CHECKING:
+    from searchers._ranking import Ranking
     from tuner._trial import Trial
 
 _HIDDEN_KEYS = ("pid", "hostname", "timestamp")
@@ -95,16 +96,44 @@ def expected_trials(searcher: object, *, cap_trials: bool, num_samples: int) -> 
 
 
 class BestTracker:
-    """The best result seen so far for a metric, updated in O(1) per result."""
+    """The best result seen so far for a metric, updated in O(1) per result.
 
-    def __init__(self, metric: str | None, mode: str | None) -> None:
-        self.metric, self.mode = metric, mode
+    Under several objectives or constraints (`ranking`), it is the best feasible value of the
+    first objective, and `front_size` counts the Pareto front of the trials' latest feasible
+    results (computed when a progress line asks, not per result).
+    """
+
+    def __init__(
+        self, metric: str | Sequence[str] | None, mode: str | Sequence[str] | None,
+        ranking: Ranking | None = None,
+    ) -> None:
+        self.ranking = ranking if ranking is not None and not ranking.simple else None
+        if self.ranking is not None:
+            metric, mode = self.ranking.objectives.metrics[0], self.ranking.objectives.modes[0]
+        self.metric: str | None = metric if isinstance(metric, str) or metric is None else None
+        self.mode: str | None = mode if isinstance(mode, str) or mode is None else None
         self.value: float | None = None
         self.trial_id: str | None = None
         self.config: Mapping[str, Any] = {}
+        self._latest: dict[str, Mapping[str, Any]] = {}
+        """Trial id -> its latest feasible result (ranked experiments)."""
+        self._front: tuple[int, int] = (-1, 0)
+        self._changes = 0
+
+    @property
+    def front_size(self) -> int | None:
+        """How many trials are on the Pareto front now (None: not a ranked experiment)."""
+        if self.ranking is None:
+            return None
+        if self._front[0] != self._changes:
+            results = list(self._latest.values())
+            self._front = (self._changes, len(self.ranking.front(results)))
+        return self._front[1]
 
     def update(self, trial_id: str, config: Mapping[str, Any], result: Mapping[str, Any]) -> None:
         if self.metric is None:
+            return
+        if self.ranking is not None and not self._feasible(trial_id, result):
             return
         value = result.get(self.metric)
         if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
@@ -112,6 +141,23 @@ class BestTracker:
         better = self.value is None or (value < self.value if self.mode == "min" else value > self.value)
         if better:
             self.value, self.trial_id, self.config = float(value), trial_id, config
+
+    def _feasible(self, trial_id: str, result: Mapping[str, Any]) -> bool:
+        """Whether a result of a ranked experiment counts (it meets the constraints); keeps it
+        as the trial's latest for the front."""
+        assert self.ranking is not None
+        try:
+            feasible = self.ranking.feasible(result) and all(
+                _number(result.get(key)) is not None for key in self.ranking.objectives.metrics
+            )
+        except (KeyError, TypeError):
+            feasible = False  # the first result's check names what is missing
+        if feasible:
+            self._latest[trial_id] = result
+        else:
+            self._latest.pop(trial_id, None)
+        self._changes += 1
+        return feasible
 
 
 class StatusReporter:
@@ -231,6 +277,11 @@ class StatusReporter:
             counts.get(s, 0) for s in (TrialStatus.PENDING, TrialStatus.RUNNING, TrialStatus.PAUSED)
         ):
             text += f", ~{format_duration(left)} left"
+        front = best.front_size
+        if front is not None and best.ranking is not None:
+            text += f" | Pareto front: {front} trial{'s' if front != 1 else ''}"
+            if best.ranking.constraints and best.value is None:
+                text += " (no feasible trial yet)"
         if best.value is not None:
             text += f" | best {best.metric}={best.value:.6g} ({format_config(best.config, 80)})"
         return text

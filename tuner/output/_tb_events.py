@@ -3,23 +3,24 @@
 A result becomes one `Event{wall_time, step, summary{value{tag, simple_value}}}`. Building
 those through the protobuf classes costs about 20 microseconds a result; writing the few fields
 directly costs a fraction of it, and the loop may deliver thousands of results a second. The
-bytes are standard protobuf (checked against tensorboardX's own `Event` parser in the tests);
-rarer events (hyperparameters) still go through tensorboardX's protobuf classes. Records are
-framed here too (tensorboardX's `RecordWriter` writes each in four calls and fsyncs per flush),
-with tensorboardX's CRC-32C.
+bytes are standard protobuf (checked against tensorboardX's own `Event` parser in the tests), as
+are those of the hyperparameters (`tuner.output._tb_hparams`). Records are framed here too
+(tensorboardX's `RecordWriter` writes each in four calls and fsyncs per flush), with the
+CRC-32C of the `crc32c` package, which tensorboardX uses too.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import os
 import socket
 import struct
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import IO, Any
 
+from tuner.output._file_thread import in_background
 from tuner.output._files import open_creating
 from tuner.output._tbx import tbx
 
@@ -118,10 +119,19 @@ _crc32c: Callable[[bytes], int] | None = None
 
 
 def _crc32c_function() -> Callable[[bytes], int]:
-    """tensorboardX's CRC-32C: the C one of the `crc32c` package when it is installed."""
+    """CRC-32C: the C one of the `crc32c` package (a dependency), else tensorboardX's own.
+
+    As tensorboardX does, the package is imported in its "auto" mode, which falls back to its
+    software implementation on processors without the instruction instead of warning.
+    """
     global _crc32c
     if _crc32c is None:
-        _crc32c = tbx()["tensorboardX.crc32c"].crc32c
+        os.environ.setdefault("CRC32C_SW_MODE", "auto")
+        try:
+            from crc32c import crc32c
+        except ImportError:
+            crc32c = tbx()["tensorboardX.crc32c"].crc32c
+        _crc32c = crc32c
     return _crc32c
 
 
@@ -161,7 +171,8 @@ class EventFile:
     experiment state counts, and a rewind cuts event files back to that (see
     `tuner.output._rewind`). tensorboardX's `RecordWriter` fsyncs on every flush, which cost
     a large run 8 s of 108. `close()` closes the file; a later write or flush opens it again
-    and appends.
+    and appends. The file is made on the output files' thread (`tuner.output._file_thread`):
+    what needs it (`path`, `flush()`) waits for it.
     """
 
     def __init__(self, directory: str) -> None:
@@ -169,42 +180,63 @@ class EventFile:
         # Names hold the second the file was made, then a number: the first free one, so that
         # a trial started again within the same second writes a file of its own.
         prefix = os.path.join(directory, f"events.out.tfevents.{str(now)[:10]}.{_HOST}.")
-        for number in itertools.count():
-            try:
-                self._file: IO[bytes] | None = open_creating(f"{prefix}{number}", "xb")
-            except FileExistsError:
-                continue
-            self.path = f"{prefix}{number}"
-            break
+        self._made: Future[tuple[str, IO[bytes]]] | None = in_background(_create, prefix)
+        self._path = ""
+        self._file: IO[bytes] | None = None
         self._events: list[bytes] = [encode_file_version(now)]
         """Serialized events not written yet."""
 
+    def _wait_made(self) -> None:
+        if self._made is not None:
+            made, self._made = self._made, None
+            self._path, self._file = made.result()  # what creating it raised, if it failed
+
+    @property
+    def path(self) -> str:
+        self._wait_made()
+        return self._path
+
     @property
     def is_open(self) -> bool:
+        self._wait_made()
         return self._file is not None
 
     def write_scalars(self, wall_time: float, step: int, scalars: list[tuple[str, float]]) -> None:
         self._events.append(encode_scalars(wall_time, step, scalars))
 
-    def write_encoded(self, events: list[bytes]) -> None:
-        """Events serialized already (by a `ScalarLayout`)."""
-        self._events += events
+    def add(self, event: bytes) -> int:
+        """An event serialized already (by a `ScalarLayout`); how many wait to be written now."""
+        events = self._events
+        events.append(event)
+        return len(events)
 
-    def write_event(self, event: Any) -> None:
-        """Any tensorboardX `Event` protobuf (used for hyperparameters)."""
-        self._events.append(event.SerializeToString())
+    def write_encoded(self, events: list[bytes]) -> None:
+        """Events serialized already (by a `ScalarLayout`, or `hparams_events`)."""
+        self._events += events
 
     def flush(self) -> None:
         if not self._events:
             return
+        self._wait_made()
         if self._file is None:
-            self._file = open_creating(self.path, "ab")
+            self._file = open_creating(self._path, "ab")
         self._file.write(frame(self._events))
         self._events.clear()
         self._file.flush()
 
     def close(self) -> None:
         self.flush()
+        self._wait_made()
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def _create(prefix: str) -> tuple[str, IO[bytes]]:
+    """The first free event file name with `prefix` and a number, and that file, made."""
+    number = 0
+    while True:
+        try:
+            return f"{prefix}{number}", open_creating(f"{prefix}{number}", "xb")
+        except FileExistsError:
+            number += 1

@@ -29,13 +29,15 @@ import math
 import operator
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from typing import IO, Any
 
 from tuner.output._encode import SCALAR_TYPES, all_scalars, flatten, is_flat, plain, to_json
+from tuner.output._file_thread import in_background
 from tuner.output._files import open_creating
-from tuner.output._tb_events import EventFile, ScalarLayout
-from tuner.output._tbx import tbx
+from tuner.output._tb_events import EventFile, ScalarLayout, encode_scalars
+from tuner.output._tb_hparams import hparams_events
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +51,15 @@ class JsonLines:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.file: IO[str] | None = open_creating(path, "a")
+        self._file: IO[str] | Future[IO[str]] | None = in_background(open_creating, path, "a")
         self.lines: list[str] = []
+
+    @property
+    def file(self) -> IO[str] | None:
+        """The open file (once it is made, on the output files' thread), None once closed."""
+        if isinstance(self._file, Future):
+            self._file = self._file.result()  # what creating it raised, if it failed
+        return self._file
 
     def add(self, result: Mapping[str, Any]) -> int:
         """Buffer `result`; how many are buffered now."""
@@ -62,17 +71,19 @@ class JsonLines:
 
     def write(self) -> None:
         if self.lines:
-            if self.file is None:
-                self.file = open_creating(self.path, "a")
-            self.file.write("\n".join(self.lines) + "\n")
+            file = self.file
+            if file is None:
+                file = self._file = open_creating(self.path, "a")
+            file.write("\n".join(self.lines) + "\n")
             self.lines.clear()
-            self.file.flush()
+            file.flush()
 
     def close(self) -> None:
         self.write()
-        if self.file is not None:
-            self.file.close()
-            self.file = None
+        file = self.file
+        if file is not None:
+            file.close()
+            self._file = None
 
 
 class CsvRows:
@@ -80,69 +91,120 @@ class CsvRows:
 
     The header comes from the file (a resumed trial's) or the first result; a later result with
     new keys widens it (the file is rewritten once with the new columns, earlier rows left
-    blank there).
+    blank there). A result with the header's keys and plain values (the common case) is kept
+    as its values in header order; others are kept whole and lined up in `write()`.
     """
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.file: IO[str] | None = open_creating(path, "a+")
         self.fieldnames: list[str] = []
-        if self.file.tell():  # a trial's earlier rows (after a restore or a rewind)
-            self.file.seek(0)
-            self.fieldnames = next(csv.reader(self.file), [])
-            self.file.seek(0, os.SEEK_END)
-        self.rows: list[Mapping[str, Any]] = []
+        self._header_written = False
+        self._file: IO[str] | Future[IO[str]] | None
+        if not os.path.exists(path):  # mostly: made on the output files' thread
+            self._file = in_background(open_creating, path, "a+")
+        else:
+            file = self._file = open_creating(path, "a+")
+            if file.tell():  # a trial's earlier rows (after a restore or a rewind)
+                file.seek(0)
+                self.fieldnames = next(csv.reader(file), [])
+                file.seek(0, os.SEEK_END)
+                self._header_written = True
+        self.rows: list[Mapping[str, Any] | tuple[Any, ...]] = []
+        """Rows to write: a result's values in header order, or the result itself."""
+        self._columns: Callable[[Mapping[str, Any]], tuple[Any, ...]] | None = None
+        self._header(self.fieldnames)
+
+    @property
+    def file(self) -> IO[str] | None:
+        """The open file (once it is made, on the output files' thread), None once closed."""
+        if isinstance(self._file, Future):
+            self._file = self._file.result()  # what creating it raised, if it failed
+        return self._file
+
+    def _header(self, fieldnames: list[str]) -> None:
+        self.fieldnames = fieldnames
+        # An itemgetter of one key returns the value, not a tuple: such rows take the long way.
+        self._columns = operator.itemgetter(*fieldnames) if len(fieldnames) > 1 else None
 
     def add(self, result: Mapping[str, Any]) -> int:
-        """Buffer `result` (flattened in write()); how many are buffered now."""
-        # A copy: a callback called after this logger may still change the result.
+        """Buffer `result`; how many are buffered now."""
         rows = self.rows
+        plain_values = SCALAR_TYPES.issuperset
+        if not self.fieldnames and not rows and plain_values(map(type, result.values())):
+            self._header(list(result))  # the first result's keys, written with the first rows
+        columns = self._columns
+        if columns is not None and len(result) == len(self.fieldnames):
+            try:
+                values = columns(result)
+            except KeyError:  # other keys than the header's
+                pass
+            else:
+                if plain_values(map(type, values)):
+                    rows.append(values)  # a snapshot: a later callback may change the result
+                    return len(rows)
         rows.append(result.copy() if type(result) is dict else dict(result))
         return len(rows)
 
     def write(self) -> None:
         if not self.rows:
             return
-        plain_values = SCALAR_TYPES.issuperset
-        self.rows = [r if plain_values(map(type, r.values())) else flatten(r) for r in self.rows]
-        known = set(self.fieldnames)
-        new_keys: list[str] = []
-        for row in self.rows:
-            if not known.issuperset(row):
-                for key in row:
-                    if key not in known:
-                        known.add(key)
-                        new_keys.append(key)
-        if new_keys and self.fieldnames:
-            self._widen(self.fieldnames + new_keys)
-        file = self.file
+        rows: list[Any] = self.rows
+        if not all(type(row) is tuple for row in rows):
+            rows = self._lined_up(rows)
+        file = self.file  # after `_lined_up`, which may have rewritten it with new columns
         if file is None:
-            file = self.file = open_creating(self.path, "a")
+            file = self._file = open_creating(self.path, "a")
         writer = csv.writer(file)
-        if new_keys and not self.fieldnames:
-            self.fieldnames = new_keys
-            writer.writerow(new_keys)
-        width = len(self.fieldnames)
-        if width and all(len(row) == width for row in self.rows):  # every column set: common
-            get = operator.itemgetter(*self.fieldnames)
-            rows: Any = map(get, self.rows) if width > 1 else ([get(row)] for row in self.rows)
-        else:
-            rows = ([row.get(key, "") for key in self.fieldnames] for row in self.rows)
+        if not self._header_written and self.fieldnames:
+            writer.writerow(self.fieldnames)
+            self._header_written = True
         writer.writerows(rows)
         self.rows.clear()
         file.flush()
 
+    def _lined_up(self, rows: list[Any]) -> list[Any]:
+        """`rows` as sequences in header order: results flattened, the header widened first
+        when they bring new keys."""
+        plain_values = SCALAR_TYPES.issuperset
+        results = [
+            row if type(row) is tuple or plain_values(map(type, row.values())) else flatten(row)
+            for row in rows
+        ]
+        known = set(self.fieldnames)
+        new_keys: list[str] = []
+        for row in results:
+            if type(row) is not tuple and not known.issuperset(row):
+                for key in row:
+                    if key not in known:
+                        known.add(key)
+                        new_keys.append(key)
+        old_width = len(self.fieldnames)
+        if new_keys and self._header_written:
+            self._widen(self.fieldnames + new_keys)
+        elif new_keys:
+            self._header(self.fieldnames + new_keys)
+        fieldnames = self.fieldnames
+        padding = ("",) * (len(fieldnames) - old_width)  # for values kept under the old header
+        return [
+            (row + padding if padding else row)
+            if type(row) is tuple
+            else [row.get(key, "") for key in fieldnames]
+            for row in results
+        ]
+
     def close(self) -> None:
         self.write()
-        if self.file is not None:
-            self.file.close()
-            self.file = None
+        file = self.file
+        if file is not None:
+            file.close()
+            self._file = None
 
     def _widen(self, fieldnames: list[str]) -> None:
         # Rare: a result brought new keys. Rewrite the file once rather than lose columns.
         logger.debug("%s: new columns %s, rewriting", self.path, fieldnames[len(self.fieldnames) :])
-        if self.file is not None:
-            self.file.close()
+        file = self.file
+        if file is not None:
+            file.close()
         tmp = f"{self.path}.tmp-widen"
         with (
             open(self.path, encoding="utf-8", newline="") as old,
@@ -155,8 +217,8 @@ class CsvRows:
             padding = [""] * (len(fieldnames) - len(self.fieldnames))
             writer.writerows(row + padding for row in reader)
         os.replace(tmp, self.path)
-        self.fieldnames = fieldnames
-        self.file = None  # opened again, on the new file, by write()
+        self._header(fieldnames)
+        self._file = None  # opened again, on the new file, by write()
 
 
 class TensorBoardEvents:
@@ -166,48 +228,39 @@ class TensorBoardEvents:
     Every numeric value of a result (nested keys flattened with ``/``) is a scalar under the
     tag ``tune/<key>`` at step ``training_iteration`` (else the count of results). A trial's
     results mostly have the same keys, in the same order, with values of the same types: for
-    those the event is built from a `ScalarLayout` made once.
+    those the event is built from a `ScalarLayout` made once. Events are encoded as results
+    come (a callback called after this logger may still change a result) and written in
+    `write()`.
     """
 
     def __init__(self, directory: str, config: Mapping[str, Any]) -> None:
         self.events = EventFile(directory)
         self.config = config
         self.results = 0
-        self.pending_results: list[tuple[int, Mapping[str, Any]]] = []
         self.last_result: tuple[int, Mapping[str, Any]] | None = None
         self._shape: tuple[tuple[str, ...], tuple[type, ...]] | None = None
         self._layout: _Layout | None = None
 
     def add(self, result: Mapping[str, Any]) -> int:
-        """Buffer `result` (an event in write()); how many are buffered now."""
+        """Encode `result` as an event; how many events wait to be written now."""
         self.results += 1
-        # A copy: a callback called after this logger may still change the result.
-        pending = self.pending_results
-        pending.append((self.results, result.copy() if type(result) is dict else dict(result)))
-        return len(pending)
+        count = self.results
+        self.last_result = (count, result.copy() if type(result) is dict else dict(result))
+        shape = (tuple(result), tuple(map(type, result.values())))
+        if shape != self._shape:
+            self._shape, self._layout = shape, _Layout.of(result)
+        layout = self._layout
+        if layout is not None:
+            try:
+                return self.events.add(layout.encode(count, result))
+            except OverflowError:  # beyond float32: written as an infinity below
+                pass
+        step, walltime, scalars = _scalars(count, result)
+        return self.events.add(
+            encode_scalars(walltime if walltime is not None else time.time(), step, scalars)
+        )
 
     def write(self) -> None:
-        if self.pending_results:
-            now = time.time()
-            encoded: list[bytes] = []
-            for count, result in self.pending_results:
-                shape = (tuple(result), tuple(map(type, result.values())))
-                if shape != self._shape:
-                    self._shape, self._layout = shape, _Layout.of(result)
-                layout = self._layout
-                if layout is not None:
-                    try:
-                        encoded.append(layout.encode(count, result, now))
-                        continue
-                    except OverflowError:  # beyond float32: written as an infinity below
-                        pass
-                self.events.write_encoded(encoded)
-                encoded = []
-                step, walltime, scalars = _scalars(count, result)
-                self.events.write_scalars(walltime if walltime is not None else now, step, scalars)
-            self.events.write_encoded(encoded)
-            self.last_result = self.pending_results[-1]
-            self.pending_results.clear()
         self.events.flush()
 
     def close(self) -> None:
@@ -215,8 +268,6 @@ class TensorBoardEvents:
         self.events.close()
 
     def write_hparams(self) -> None:
-        hparams = tbx()["tensorboardX.summary"].hparams
-
         hparam_dict = {}
         for key, value in flatten(self.config).items():
             value = plain(value)
@@ -227,12 +278,9 @@ class TensorBoardEvents:
             hparam_dict[key] = value
         if not hparam_dict:
             return
-        Event = tbx()["tensorboardX.proto.event_pb2"].Event
-
         last = _scalars(*self.last_result)[2] if self.last_result is not None else []
-        metric_dict = {tag: value for tag, value in last if math.isfinite(value)}
-        for summary in hparams(hparam_dict, metric_dict):
-            self.events.write_event(Event(wall_time=time.time(), summary=summary))
+        metrics = {tag: value for tag, value in last if math.isfinite(value)}
+        self.events.write_encoded(hparams_events(hparam_dict, metrics, wall_time=time.time()))
 
 
 def _scalars(
@@ -287,11 +335,11 @@ class _Layout:
             has_walltime=type(result.get("timestamp")) in (int, float),
         )
 
-    def encode(self, count: int, result: Mapping[str, Any], now: float) -> bytes:
+    def encode(self, count: int, result: Mapping[str, Any]) -> bytes:
         if self._get is not None:
             values = self._get(result)
         else:
             values = tuple(result[key] for key in self._keys)
         step = result["training_iteration"] if self._has_step else count
-        walltime = result["timestamp"] if self._has_walltime else now
+        walltime = result["timestamp"] if self._has_walltime else time.time()
         return self._layout.encode(walltime, step, values)

@@ -99,6 +99,7 @@ def state_header(
         "settings": {
             "metric": tune_config.metric,
             "mode": tune_config.mode,
+            "constraints": tune_config.constraints,
             "num_samples": tune_config.num_samples,
             "max_concurrent_trials": tune_config.max_concurrent_trials,
             "time_budget_s": tune_config.time_budget_s,
@@ -308,6 +309,7 @@ def _rebuilt(
         seed=settings["seed"],
         trial_name_creator=tune_config.trial_name_creator if tune_config else None,
         trial_dirname_creator=tune_config.trial_dirname_creator if tune_config else None,
+        constraints=settings.get("constraints"),
     )
     if run_config is None:
         if not settings["stop_is_json"]:

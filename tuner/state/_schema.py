@@ -255,10 +255,22 @@ def _period(value: Any, at: str) -> None:
         _number(value, at)
 
 
+def _one_or_list(check: Check) -> Check:
+    """A value that passes `check`, or a list of such values (one objective, or several)."""
+    listed = _list_of(check)
+
+    def either(value: Any, at: str) -> None:
+        (listed if isinstance(value, list) else check)(value, at)
+
+    return either
+
+
 _SETTINGS = _fields(
     {
-        "metric": _nullable(_str),
-        "mode": _nullable(_one_of("min", "max")),
+        # One objective, or a list of them (multi-objective).
+        "metric": _nullable(_one_or_list(_str)),
+        "mode": _nullable(_one_or_list(_one_of("min", "max"))),
+        "constraints": _nullable(_list_of(_str)),
         "num_samples": _int(),
         "max_concurrent_trials": _nullable(_int()),
         "time_budget_s": _nullable(_number),
@@ -271,7 +283,8 @@ _SETTINGS = _fields(
         "failure_config": _dict,
         "verbose": _int(),
         "experiment_checkpoint_period_s": _period,
-    }
+    },
+    optional=frozenset({"constraints"}),
 )
 
 _STATE = _fields(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from schedulers import (
@@ -14,6 +14,7 @@ from schedulers import (
     TrialView,
     WaitingTrials,
 )
+from searchers._constraints import Constraint
 from tuner._lifecycle import TABLE, Effect
 from tuner.testing._json import json_problem
 from tuner.testing._trainable import trial_index
@@ -98,6 +99,8 @@ class RecordingScheduler(TrialScheduler):
         # What the loop reads of a scheduler's class, from the wrapped one.
         self.pauses_trials = scheduler.pauses_trials
         self.supports_model_based_searchers = scheduler.supports_model_based_searchers
+        self.supports_multi_objective = scheduler.supports_multi_objective
+        self.supports_constraints = scheduler.supports_constraints
         self.problems: list[str] = []
         self.decisions: list[tuple[Any, ...]] = []
         self.added: list[str] = list(added)
@@ -114,9 +117,15 @@ class RecordingScheduler(TrialScheduler):
             self._problem(f"{call} for trial {trial_id} after its {self.ended[trial_id]}")
 
     # ----------------------------------------------------------------- passed through
-    def set_search_properties(self, metric: str | None, mode: str | None) -> None:
+    def set_search_properties(
+        self, metric: str | Sequence[str] | None, mode: str | Sequence[str] | None
+    ) -> None:
         self.scheduler.set_search_properties(metric, mode)
         self.metric, self.mode = self.scheduler.metric, self.scheduler.mode
+
+    def set_constraints(self, constraints: tuple[Constraint, ...]) -> None:
+        self.scheduler.set_constraints(constraints)
+        self.constraints = self.scheduler.constraints
 
     def on_trial_add(self, trial: TrialView) -> None:
         if trial.trial_id in self.added and trial.trial_id not in self.ended:

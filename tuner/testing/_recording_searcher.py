@@ -3,7 +3,7 @@ cycle (`searchers.Searcher`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from searchers import FINISHED, Searcher, SearcherWrapper, SearchSignal
@@ -58,7 +58,10 @@ class RecordingSearcher(SearcherWrapper):
         self.problems.append(f"{type(self.searcher).__name__}: {message}")
 
     def set_search_properties(
-        self, metric: str | None, mode: str | None, param_space: Mapping[str, Any]
+        self,
+        metric: str | Sequence[str] | None,
+        mode: str | Sequence[str] | None,
+        param_space: Mapping[str, Any],
     ) -> None:
         super().set_search_properties(metric, mode, param_space)
         self.space = param_space

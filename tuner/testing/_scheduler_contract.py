@@ -84,9 +84,13 @@ class SchedulerContract:
         ...         return ASHAScheduler(max_t=9, grace_period=1, reduction_factor=2)
     """
 
-    metric: str = "loss"
-    """The metric the experiment optimises: ``"loss"`` (mode min) or ``"score"`` (mode max)."""
-    mode: Literal["min", "max"] = "min"
+    metric: str | Sequence[str] = "loss"
+    """The metric the experiment optimises: ``"loss"`` (mode min) or ``"score"`` (mode max); or
+    several, e.g. ``["loss", "time_this_iter_s"]`` (both min: the trainable's step takes
+    ``1 + x`` seconds) for a multi-objective scheduler."""
+    mode: Literal["min", "max"] | Sequence[Literal["min", "max"]] = "min"
+    constraints: Sequence[str] | None = None
+    """`TuneConfig(constraints=...)`, e.g. ``["time_this_iter_s <= 1.8"]`` (x <= 0.8)."""
     num_samples: int = 8
     iterations: int = 9
     """Steps a trial trains unless the scheduler stops it sooner."""
@@ -130,8 +134,9 @@ class SchedulerContract:
         self, scheduler: RecordingScheduler, callbacks: Sequence[Callback]
     ) -> tuple[TuneConfig, RunConfig]:
         tune_config = TuneConfig(
-            metric=self.metric, mode=self.mode, scheduler=scheduler,
+            metric=_listed(self.metric), mode=_listed(self.mode), scheduler=scheduler,  # type: ignore[arg-type]
             num_samples=self.num_samples, seed=self.seed,
+            constraints=None if self.constraints is None else list(self.constraints),
         )
         every = 1 if self.trainable_kind == "class" else 0
         run_config = RunConfig(
@@ -237,6 +242,11 @@ class SchedulerContract:
         for state in (states[len(states) // 2], states[-1]):
             fresh = self.make_scheduler()
             fresh.set_search_properties(self.metric, self.mode)
+            if tune_ranking := TuneConfig(
+                metric=_listed(self.metric), mode=_listed(self.mode),  # type: ignore[arg-type]
+                constraints=None if self.constraints is None else list(self.constraints),
+            ).ranking:
+                fresh.set_constraints(tune_ranking.constraints)
             fresh.load_state_dict(json.loads(json.dumps(state)))
             if not _same_json(fresh.state_dict(), state):
                 raise AssertionError(
@@ -270,3 +280,8 @@ class SchedulerContract:
 
 def _same_json(a: Any, b: Any) -> bool:
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def _listed(value: str | Sequence[str]) -> str | list[str]:
+    """A metric or mode as TuneConfig takes it: a name, or a list of names."""
+    return value if isinstance(value, str) else list(value)

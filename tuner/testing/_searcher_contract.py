@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from searchers import Searcher, choice, lograndint, loguniform, qrandint, quniform, randint, randn
+from searchers._constraints import parse_constraints
 from tuner._callback import Callback
 from tuner._config import RunConfig, TuneConfig
 from tuner.exceptions import ConfigError
@@ -33,6 +34,22 @@ def default_space() -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Goal:
+    """What a contract experiment optimises: TuneConfig's metric, mode and constraints."""
+
+    metric: str | list[str]
+    mode: Literal["min", "max"] | list[Literal["min", "max"]]
+    constraints: tuple[str, ...] = ()
+
+
+MIN_LOSS = Goal("loss", "min")
+MAX_SCORE = Goal("score", "max")
+SEVERAL_OBJECTIVES = Goal(["loss", "score"], ["min", "min"], ("loss <= 4.7",))
+"""Two objectives at odds (`score` is `-loss`: every trial is on the Pareto front) and a
+constraint that about half of the configs of `default_space()` break (the median final loss)."""
+
+
 @dataclass
 class SearcherRun:
     """One contract experiment: where it is and what was recorded on the way."""
@@ -40,6 +57,7 @@ class SearcherRun:
     path: str
     recorder: RecordingSearcher
     num_samples: int
+    goal: Goal = MIN_LOSS
 
     def configs(self) -> list[dict[str, Any]]:
         """Every trial's config as saved, in creation order."""
@@ -75,7 +93,12 @@ class SearcherContract:
       in `TuneConfig` with different values is a `ConfigError` naming both
       (`test_a_conflicting_metric_is_a_clear_error`);
     - two runs with the same seeds suggest the same configs (`test_same_seeds_same_configs`;
-      set ``deterministic = False`` for a searcher that cannot promise that).
+      set ``deterministic = False`` for a searcher that cannot promise that);
+    - with ``multi_objective = True``, for a searcher that takes several objectives and
+      constraints: an experiment with `TuneConfig(metric=["loss", "score"], mode=["min",
+      "min"], constraints=["loss <= 4.7"])` keeps the checks above, its states load back, and a
+      restored searcher continues it (`test_several_objectives_and_constraints`,
+      `test_a_restored_multi_objective_searcher_continues`).
 
     Example:
         >>> from searchers import TPESearch
@@ -94,6 +117,9 @@ class SearcherContract:
     """After how many results the restore test stops the first run; by default once the first
     trials on each worker are done."""
     save_period_s: float = 2.0
+    multi_objective: bool = False
+    """Whether the searcher takes several objectives and constraints (its
+    `supports_multi_objective` and `supports_constraints`): runs the multi-objective checks."""
 
     def make_searcher(self) -> Searcher:
         """A new searcher to test (seeded); called once per run, so make a fresh one each time."""
@@ -109,10 +135,7 @@ class SearcherContract:
     def expected_trials(self, num_samples: int) -> int:
         """How many trials an experiment of `num_samples` must have: that many, unless the
         searcher's `total_trials` says otherwise (a grid walked `num_samples` times)."""
-        searcher = self.make_searcher()
-        searcher.set_search_properties("loss", "min", self._space())
-        searcher.set_num_samples(num_samples)
-        total = searcher.total_trials
+        total = self._prepared(MIN_LOSS, num_samples).total_trials
         return num_samples if total is None else total
 
     def restore_samples(self) -> int:
@@ -121,18 +144,26 @@ class SearcherContract:
         return max(self.num_samples, self.make_searcher().max_queued + 4 * self.n_workers)
 
     # ----------------------------------------------------------------- running it
+    def _prepared(self, goal: Goal, num_samples: int) -> Searcher:
+        """A fresh searcher, told what the loop tells one before its first suggestion."""
+        searcher = self.make_searcher()
+        searcher.set_search_properties(goal.metric, goal.mode, self._space())
+        if goal.constraints:
+            searcher.set_constraints(parse_constraints(goal.constraints))
+        searcher.set_num_samples(num_samples)
+        return searcher
+
     def _configs(
         self,
         searcher: Searcher,
         callbacks: Sequence[Callback] = (),
         *,
-        metric: str = "loss",
-        mode: Literal["min", "max"] = "min",
+        goal: Goal = MIN_LOSS,
         num_samples: int | None = None,
     ) -> tuple[TuneConfig, RunConfig]:
         samples = self.num_samples if num_samples is None else num_samples
-        tune_config = TuneConfig(metric=metric, mode=mode, search_alg=searcher,
-                                 num_samples=samples)
+        tune_config = TuneConfig(metric=goal.metric, mode=goal.mode, search_alg=searcher,
+                                 num_samples=samples, constraints=list(goal.constraints) or None)
         run_config = RunConfig(verbose=0, callbacks=list(callbacks),
                                experiment_checkpoint_period_s=self.save_period_s)
         return tune_config, run_config
@@ -146,16 +177,14 @@ class SearcherContract:
         name: str = "contract",
         *,
         stop: InterruptAfter | None = None,
-        mode: Literal["min", "max"] = "min",
+        goal: Goal = MIN_LOSS,
         num_samples: int | None = None,
     ) -> SearcherRun:
         """Run the contract experiment under `tmp_path` (stopped by `stop`, if given)."""
         recorder = RecordingSearcher(self.make_searcher())
-        metric = "loss" if mode == "min" else "score"
         samples = self.num_samples if num_samples is None else num_samples
         tune_config, run_config = self._configs(
-            recorder, [] if stop is None else [stop], metric=metric, mode=mode,
-            num_samples=samples,
+            recorder, [] if stop is None else [stop], goal=goal, num_samples=samples
         )
         try:
             fit(searcher_trainable, storage_path=str(tmp_path), name=name,
@@ -170,7 +199,7 @@ class SearcherContract:
                     f"the experiment ended before the test stopped it after {stop.after} "
                     "results: lower interrupt_after"
                 )
-        return SearcherRun(str(tmp_path / name), recorder, samples)
+        return SearcherRun(str(tmp_path / name), recorder, samples, goal)
 
     def restore_experiment(self, first: SearcherRun) -> SearcherRun:
         """Continue `first` with `Tuner.restore` and a fresh searcher, to its end."""
@@ -186,10 +215,11 @@ class SearcherContract:
             suggested={t["trial_id"]: t["config"] for t in trials},
             completed=[t["trial_id"] for t in trials if t["status"] in ("TERMINATED", "ERROR")],
         )
-        tune_config, run_config = self._configs(recorder, num_samples=first.num_samples)
+        tune_config, run_config = self._configs(recorder, goal=first.goal,
+                                                num_samples=first.num_samples)
         restore(first.path, searcher_trainable, tune_config=tune_config, run_config=run_config,
                 n_workers=self.n_workers, param_space=self._space())
-        return SearcherRun(first.path, recorder, first.num_samples)
+        return SearcherRun(first.path, recorder, first.num_samples, first.goal)
 
     def _interrupt_after(self) -> int:
         if self.interrupt_after is not None:
@@ -226,15 +256,17 @@ class SearcherContract:
         self.check_run(self.run_experiment(tmp_path))
 
     def test_state_is_json_at_every_save(self, tmp_path: Path) -> None:
-        run = self.run_experiment(tmp_path)
+        self.check_states(self.run_experiment(tmp_path))
+
+    def check_states(self, run: SearcherRun) -> None:
+        """The run's states were JSON data, and two of them load back into a fresh searcher
+        that gives the same state."""
         states = run.recorder.states
         if not states:
             raise AssertionError("the searcher's state was never saved")
         expect_none([p for p in run.recorder.problems if "state_dict()" in p], "saved states")
         for state in (states[len(states) // 2], states[-1]):
-            fresh = self.make_searcher()
-            fresh.set_search_properties("loss", "min", self._space())
-            fresh.set_num_samples(self.num_samples)
+            fresh = self._prepared(run.goal, run.num_samples)
             fresh.load_state_dict(json.loads(json.dumps(state)))
             if _key(fresh.state_dict()) != _key(state):
                 raise AssertionError(
@@ -243,10 +275,16 @@ class SearcherContract:
                 )
 
     def test_a_restored_searcher_continues(self, tmp_path: Path) -> None:
+        self.check_restore(tmp_path, MIN_LOSS)
+
+    def check_restore(self, tmp_path: Path, goal: Goal) -> None:
+        """A run stopped mid-way and restored with a fresh searcher ends as the contract asks,
+        repeating no more configs than a run without the stop."""
         samples = self.restore_samples()
-        whole = self.check_run(self.run_experiment(tmp_path, "whole", num_samples=samples))
+        whole = self.check_run(self.run_experiment(tmp_path, "whole", num_samples=samples,
+                                                   goal=goal))
         first = self.run_experiment(tmp_path, stop=InterruptAfter(self._interrupt_after()),
-                                    num_samples=samples)
+                                    num_samples=samples, goal=goal)
         configs = self.check_run(self.restore_experiment(first))
         repeats, expected = _repeats(configs), _repeats(whole)
         if repeats > expected:
@@ -258,7 +296,7 @@ class SearcherContract:
             expect_same(configs, whole, "configs (by creation index)")
 
     def test_max_mode_works(self, tmp_path: Path) -> None:
-        run = self.run_experiment(tmp_path, mode="max")
+        run = self.run_experiment(tmp_path, goal=MAX_SCORE)
         self.check_run(run)
         if run.recorder.mode not in ("max", None):
             raise AssertionError(f"the searcher's mode is {run.recorder.mode!r}, not 'max'")
@@ -268,7 +306,7 @@ class SearcherContract:
         searcher.set_search_properties("loss", "min", self._space())
         if searcher.metric is None:
             _skip(f"{type(searcher).__name__} takes no metric of its own")
-        tune_config, run_config = self._configs(searcher, metric="score", mode="max")
+        tune_config, run_config = self._configs(searcher, goal=MAX_SCORE)
         try:
             fit(searcher_trainable, storage_path=str(tmp_path), name="conflict",
                 param_space=self._space(), tune_config=tune_config, run_config=run_config,
@@ -292,6 +330,49 @@ class SearcherContract:
         first = self.check_run(self.run_experiment(tmp_path, "first"))
         second = self.check_run(self.run_experiment(tmp_path, "second"))
         expect_same(first, second, "configs (by creation index)")
+
+    def test_several_objectives_and_constraints(self, tmp_path: Path) -> None:
+        if self._refuses_several_objectives(tmp_path):
+            return
+        run = self.run_experiment(tmp_path, goal=SEVERAL_OBJECTIVES)
+        self.check_run(run)
+        self.check_states(run)
+        if run.recorder.metric not in (SEVERAL_OBJECTIVES.metric, None):
+            raise AssertionError(
+                f"the searcher's metric is {run.recorder.metric!r}, not the objectives "
+                f"{SEVERAL_OBJECTIVES.metric!r} TuneConfig named"
+            )
+        if [str(c) for c in run.recorder.constraints] != ["loss <= 4.7"]:
+            raise AssertionError(
+                f"the searcher's constraints are {run.recorder.constraints!r}, not TuneConfig's"
+            )
+
+    def test_a_restored_multi_objective_searcher_continues(self, tmp_path: Path) -> None:
+        if self._refuses_several_objectives(tmp_path):
+            return
+        self.check_restore(tmp_path, SEVERAL_OBJECTIVES)
+
+    def _refuses_several_objectives(self, tmp_path: Path) -> bool:
+        """For a searcher of one objective (`multi_objective = False`): check that it refuses
+        several objectives with a ConfigError naming it, rather than optimising one of them
+        silently; True when it did (the multi-objective checks then have nothing to run)."""
+        if self.multi_objective:
+            return False
+        name = type(self.make_searcher()).__name__
+        try:
+            self.run_experiment(tmp_path, "refused", goal=SEVERAL_OBJECTIVES)
+        except ConfigError as error:
+            if name not in str(error):
+                raise AssertionError(
+                    f"{name} refused several objectives, but its error does not name it: {error}"
+                ) from error
+            return True
+        raise AssertionError(
+            f"{name} sets multi_objective = False, yet it ran an experiment with "
+            f"TuneConfig(metric={SEVERAL_OBJECTIVES.metric!r}): it must raise ConfigError (set "
+            "supports_multi_objective = False on the searcher, the default) or set "
+            "multi_objective = True on its contract"
+        )
 
 
 def _repeats(configs: Sequence[dict[str, Any]]) -> int:

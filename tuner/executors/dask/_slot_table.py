@@ -17,7 +17,14 @@ from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
 from tuner._clock import Clock
-from tuner.executors._processes import PackedSpec, describe_exit, drain, worker_died
+from tuner.executors._processes import (
+    Drained,
+    MessageReader,
+    PackedSpec,
+    describe_exit,
+    drain,
+    worker_died,
+)
 from tuner.executors._protocol import Control, EndEvent, EndReason, ErrorEvent, Event, Shutdown
 from tuner.executors.dask._cluster import WorkerInfo
 from tuner.executors.dask._slot import ChildExited, ChildStarted, Role, SlotHello
@@ -43,6 +50,8 @@ class Slot:
     started_at: float
     ctl: Connection | None = None
     data: Connection | None = None
+    reader: MessageReader | None = None
+    """Reads `data` (made when it connects)."""
     hostname: str = ""
     gpu_ids: tuple[str, ...] = ()
     pid: int | None = None
@@ -186,31 +195,35 @@ class SlotTable:
         if hello.role is Role.CONTROL:
             slot.ctl, slot.hostname, slot.gpu_ids = conn, hello.hostname, hello.gpu_ids
         else:
-            slot.data = conn
+            slot.data, slot.reader = conn, MessageReader(conn)
         if slot.connected:
             outbox, slot.outbox = slot.outbox, []
             for message in outbox:
                 self.send(slot, message)
 
     def _drain(self, slot: Slot) -> list[Event]:
-        assert slot.data is not None
-        events: list[Event] = []
+        assert slot.reader is not None
         try:
-            events, ended = drain(slot.data, slot.trial_id)
-            if ended:
-                self.release(slot)
-                # As in LocalExecutor: a failed trial may have damaged its process, and
-                # without reuse no process runs a second trial.
-                if isinstance(events[-1], ErrorEvent) or not self.reuse:
-                    self.retire(slot)
-        except (EOFError, OSError):
+            drained = drain(slot.reader, slot.trial_id)
+        except OSError:
+            drained = Drained([], ended=False, closed=True)
+        events = drained.events
+        if drained.ended:
+            self.release(slot)
+            # As in LocalExecutor: a failed trial may have damaged its process, and
+            # without reuse no process runs a second trial.
+            if not drained.closed and (isinstance(events[-1], ErrorEvent) or not self.reuse):
+                self.retire(slot)
+        if drained.closed:
+            # What the trial sent before the connection closed counts; then the slot ends
+            # (and fails its trial, if it still had one).
             self._await_exit_code(slot)
             if slot.exit_code is not None:
                 why = (f"its worker process (pid {slot.pid}) on Dask worker "
                        f"{slot.worker.address} {describe_exit(slot.exit_code)}")
             else:
                 why = self._lost_message(slot)
-            events += self.fail(slot, why)
+            return events + self.fail(slot, why)
         return events
 
     def _await_exit_code(self, slot: Slot) -> None:
