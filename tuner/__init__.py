@@ -42,11 +42,8 @@ from tuner._session import (
     report,
 )
 from tuner._trainable import Trainable, with_resources
-from tuner._tuner import Tuner
 from tuner._version import __version__ as __version__
 from tuner._with_parameters import with_parameters
-from tuner.analysis._result import Result
-from tuner.analysis._result_grid import ResultGrid
 from tuner.exceptions import (
     CheckpointError,
     ComponentError,
@@ -75,6 +72,9 @@ from tuner.stopper import (
 from tuner.storage._checkpoint import Checkpoint
 
 if _typing.TYPE_CHECKING:
+    from tuner._tuner import Tuner
+    from tuner.analysis._result import Result
+    from tuner.analysis._result_grid import ResultGrid
     from tuner.executors._in_process import InProcessExecutor
     from tuner.executors._local import LocalExecutor
     from tuner.executors._simulated import SimulatedExecutor
@@ -92,8 +92,11 @@ __getattr__, __dir__ = _lazy_exports(
         "DataParallelTrainer": "tuner.torch._data_parallel",  # Ray Train's name
         "InProcessExecutor": "tuner.executors._in_process",
         "LocalExecutor": "tuner.executors._local",
+        "Result": "tuner.analysis._result",
+        "ResultGrid": "tuner.analysis._result_grid",
         "ScalingConfig": "tuner.torch._scaling",
         "SimulatedExecutor": "tuner.executors._simulated",
+        "Tuner": "tuner._tuner",
     },
     # Ray Tune's `tune.schedulers`, `tune.search`, `tune.stopper`, `tune.experiment`,
     # `tune.logger`, `tune.result`: the submodules `tuner.<name>`.
