@@ -115,16 +115,7 @@ class TrialScheduler(abc.ABC):
         Raises:
             ValueError: No metric or mode is set yet.
         """
-        if self.metric is None:
-            raise ValueError(
-                f"{type(self).__name__} needs a metric: pass metric=... to it or to TuneConfig"
-            )
-        if self.mode is None:
-            raise ValueError(
-                f"{type(self).__name__} needs a mode: pass mode='min' or mode='max' to it or "
-                "to TuneConfig"
-            )
-        return Ranking.of(self.metric, self.mode, self.constraints)
+        return Ranking.needed(type(self).__name__, self.metric, self.mode, self.constraints)
 
     def on_trial_add(self, trial: TrialView) -> None:  # noqa: B027 - an optional hook
         """Called when a trial is added to the experiment."""

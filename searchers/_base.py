@@ -85,16 +85,7 @@ class Searcher(abc.ABC):
         Raises:
             ValueError: No metric or mode is set yet.
         """
-        if self.metric is None:
-            raise ValueError(
-                f"{type(self).__name__} needs a metric: pass metric=... to it or to TuneConfig"
-            )
-        if self.mode is None:
-            raise ValueError(
-                f"{type(self).__name__} needs a mode: pass mode='min' or mode='max' to it or "
-                "to TuneConfig"
-            )
-        return Ranking.of(self.metric, self.mode, self.constraints)
+        return Ranking.needed(type(self).__name__, self.metric, self.mode, self.constraints)
 
     def set_constraints(self, constraints: tuple[Constraint, ...]) -> None:
         """The experiment's constraints (`TuneConfig(constraints=...)`), after

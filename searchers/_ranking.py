@@ -129,6 +129,24 @@ class Ranking:
             tuple(c if isinstance(c, Constraint) else next(parsed) for c in constraints),
         )
 
+    @classmethod
+    def needed(
+        cls,
+        owner: str,
+        metric: str | Sequence[str] | None,
+        mode: str | Sequence[str] | None,
+        constraints: Sequence[Constraint] = (),
+    ) -> Ranking:
+        """The ranking a component (`owner`) needs, or a ValueError saying which of metric and
+        mode it still lacks and where to set it."""
+        if metric is None:
+            raise ValueError(f"{owner} needs a metric: pass metric=... to it or to TuneConfig")
+        if mode is None:
+            raise ValueError(
+                f"{owner} needs a mode: pass mode='min' or mode='max' to it or to TuneConfig"
+            )
+        return cls.of(metric, mode, constraints)
+
     @property
     def multi_objective(self) -> bool:
         return len(self.objectives.metrics) > 1
