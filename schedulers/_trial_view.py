@@ -66,3 +66,28 @@ class TrialView:
             value = getattr(self, name)
             if not isinstance(value, FrozenDict):
                 object.__setattr__(self, name, FrozenDict(value))
+
+    @classmethod
+    def of(
+        cls,
+        trial_id: str,
+        config: FrozenDict,
+        status: TrialStatus,
+        last_result: Mapping[str, Any],
+        has_checkpoint: bool,
+    ) -> TrialView:
+        """The view the engine makes of a trial after each of its results, without the
+        dataclass's checks: `config` is a `FrozenDict` already (the engine keeps one per
+        config and shares it between views); `last_result` is copied, as `__init__` does.
+
+        Example:
+            >>> view = TrialView.of("t0", FrozenDict({"lr": 0.1}), TrialStatus.RUNNING, {}, False)
+            >>> view == TrialView("t0", {"lr": 0.1}, TrialStatus.RUNNING)
+            True
+        """
+        view = object.__new__(cls)
+        view.__dict__.update(
+            trial_id=trial_id, config=config, status=status,
+            last_result=FrozenDict(last_result), has_checkpoint=has_checkpoint,
+        )
+        return view

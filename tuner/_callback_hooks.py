@@ -233,13 +233,19 @@ class CallbackHooks:
         ``result["should_checkpoint"]`` or ``trial.checkpoint_now()``)."""
         view = self._views[trial_id]
         if self._on_result:
+            # `_all_called` written out: this runs for every result.
             trials, iteration = self._views.all, self.iteration
-            with _all_called() as call:
-                for positional, hook in self._on_result:
+            first: Exception | None = None
+            for positional, hook in self._on_result:
+                try:
                     if positional:
-                        call(hook, iteration, view, result)
+                        hook(iteration, view, result)
                     else:
-                        call(hook, iteration=iteration, trials=trials, trial=view, result=result)
+                        hook(iteration=iteration, trials=trials, trial=view, result=result)
+                except Exception as exc:  # noqa: BLE001 - raised below, after the other hooks ran
+                    first = first or exc
+            if first is not None:
+                raise first
         asked = view._checkpoint_requested and view._take_checkpoint_request()
         return asked or bool(result.get(SHOULD_CHECKPOINT))
 

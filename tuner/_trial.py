@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schedulers import TrialStatus, TrialView
+from schedulers._frozen import FrozenDict
 from tuner._lifecycle import TRANSITIONS
 from tuner.exceptions import IllegalTransitionError
 
@@ -134,14 +135,15 @@ class Trial:
         cached = self.__dict__.get("_view")
         if cached is not None and cached[0] == self.revision:
             return cached[1]
-        view = TrialView(
-            trial_id=self.trial_id,
-            config=self.config,
-            status=self.status,
-            last_result=self.last_result,
-            has_checkpoint=bool(self.checkpoints),
+        # The config is frozen once per config (it changes by assignment, as PBT's exploits do),
+        # not once per result; nothing here is a change: the revision stays.
+        frozen = self.__dict__.get("_frozen_config")
+        if frozen is None or frozen[0] is not self.config:
+            frozen = self.__dict__["_frozen_config"] = (self.config, FrozenDict(self.config))
+        view = TrialView.of(
+            self.trial_id, frozen[1], self.status, self.last_result, bool(self.checkpoints)
         )
-        self.__dict__["_view"] = (self.revision, view)  # not a change: the revision stays
+        self.__dict__["_view"] = (self.revision, view)
         return view
 
 

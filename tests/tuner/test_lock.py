@@ -523,7 +523,14 @@ def test_a_running_fit_refreshes_its_heartbeat(tmp_path: Path) -> None:
 
 
 class _TakeOverAfter(Callback):
-    """After 5 fake seconds, plays another run taking the lock over; records the state then."""
+    """After 5 fake seconds, plays another run taking the lock over; records the state then.
+
+    The heartbeat runs on the Tuner's clock (this fake one, 10 s a beat) and writes on a thread
+    of its own. The takeover waits for the first beat's write to be done (one under way would
+    write the old holder back over the new one), and each later result takes 10 real
+    milliseconds, so that the next beat's write is done, and read, by the beat after it, however
+    loaded the machine is.
+    """
 
     def __init__(self, storage: str, clock: FakeClock) -> None:
         self.storage, self.clock = storage, clock
@@ -535,7 +542,10 @@ class _TakeOverAfter(Callback):
         if self.taken is None and self.clock.time() - self.start >= 5:
             exp = Path(self.storage, "exp")
             self.state_then = {p.name: p.read_bytes() for p in exp.glob("experiment_state-*")}
+            time.sleep(0.5)
             self.taken = craft_lock(self.storage)
+        elif self.taken is not None:
+            time.sleep(0.01)
 
 
 def test_a_run_that_lost_its_lock_stops_and_saves_nothing_over_the_new_holder(

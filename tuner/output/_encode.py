@@ -1,12 +1,18 @@
 """Results as the output files hold them: JSON text, flattened keys, plain Python values.
 
-`to_json` is called once per result on the event loop's thread, so it skips what
-`json.JSONEncoder.encode` redoes on every call (building the C encoder and two closures):
-the C encoder is built once. The text is the same as ``json.dumps(value, default=...)``'s.
+`to_json` is called once per result on the event loop's thread. It encodes with orjson
+(about 15 times faster than `json`: float formatting dominates a result's encoding), and falls
+back to the standard library where the two differ in what they can write: orjson writes NaN and
+infinities as ``null`` and refuses integers beyond 64 bits and non-string keys, where `json`
+writes ``NaN``, ``Infinity`` and the integer, and converts the keys. Either text reads back with
+`json.loads` as the same values. The fallback skips what `json.JSONEncoder.encode` redoes on
+every call (building the C encoder and two closures): the C encoder is built once.
 
 Example:
     >>> to_json({"loss": 0.5, "n": 3})
-    '{"loss": 0.5, "n": 3}'
+    '{"loss":0.5,"n":3}'
+    >>> to_json({"loss": float("nan"), "n": None})
+    '{"loss": NaN, "n": null}'
     >>> flatten({"a": {"b": 1}, "c": 2})
     {'a/b': 1, 'c': 2}
 """
@@ -17,6 +23,8 @@ import json
 import json.encoder
 from collections.abc import Callable, Mapping
 from typing import Any
+
+import orjson
 
 SCALAR_TYPES = frozenset({float, int, str, bool, type(None)})
 """Value types that are never nested and that the loggers write as they are."""
@@ -39,6 +47,8 @@ def json_default(value: Any) -> Any:
     return repr(value)
 
 
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+"""Dataclasses and dates go to `json_default` (their repr), as with `json`."""
 _ENCODER = json.JSONEncoder(default=json_default)
 _c_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
 _encode: Callable[[Any, int], list[str]] | None = None
@@ -57,6 +67,15 @@ def to_json(value: Any, **kwargs: Any) -> str:
     Non-string dict keys and circular references do not fail: the value is written from a
     sanitised copy (keys as strings, depth cut at 50).
     """
+    if not kwargs:
+        try:
+            data = orjson.dumps(value, default=json_default, option=_ORJSON_OPTIONS)
+        except TypeError:  # a big integer, a non-string key, a circular reference
+            pass
+        else:
+            # `null` is None, or a NaN or an infinity orjson could not write: `json` tells.
+            if b"null" not in data:
+                return data.decode()
     try:
         if kwargs:
             return json.dumps(value, default=json_default, **kwargs)

@@ -26,7 +26,7 @@ Example:
     >>> logger.log_trial_result(1, trial, {"loss": 0.5, "training_iteration": 1})
     >>> logger.log_trial_end(trial)
     >>> Path(trial.local_path, "result.json").read_text()
-    '{"loss": 0.5, "training_iteration": 1}\\n'
+    '{"loss":0.5,"training_iteration":1}\\n'
 """
 
 from __future__ import annotations

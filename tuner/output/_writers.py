@@ -18,7 +18,7 @@ Example:
     1
     >>> lines.close()
     >>> path.read_text()
-    '{"loss": 0.5}\\n'
+    '{"loss":0.5}\\n'
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from typing import IO, Any
+
+import orjson
 
 from tuner.output._encode import SCALAR_TYPES, all_scalars, flatten, is_flat, plain, to_json
 from tuner.output._file_thread import in_background
@@ -151,6 +153,7 @@ class CsvRows:
         rows: list[Any] = self.rows
         if not all(type(row) is tuple for row in rows):
             rows = self._lined_up(rows)
+        rows = floats_as_text(rows)
         file = self.file  # after `_lined_up`, which may have rewritten it with new columns
         if file is None:
             file = self._file = open_creating(self.path, "a")
@@ -219,6 +222,31 @@ class CsvRows:
         os.replace(tmp, self.path)
         self._header(fieldnames)
         self._file = None  # opened again, on the new file, by write()
+
+
+def floats_as_text(rows: list[Any]) -> list[Any]:
+    """`rows` with the values of their all-float columns as text, formatted by orjson.
+
+    The csv module writes a float as its `repr`, which is most of what a row costs; orjson
+    writes the shortest text that reads back as the same float (``0.0001`` for ``1e-04``,
+    ``1e16`` for ``1e+16``) several times faster. A column with another type in it, or with a
+    NaN or an infinity (which orjson writes as ``null``), is left to csv.
+
+    Example:
+        >>> floats_as_text([(0.5, 1, "a"), (1e-05, 2, "b")])
+        [('0.5', 1, 'a'), ('0.00001', 2, 'b')]
+    """
+    if not rows:
+        return rows
+    columns: list[Any] = list(zip(*rows, strict=True))
+    formatted = False
+    for index, column in enumerate(columns):
+        if type(column[0]) is float and set(map(type, column)) == {float}:
+            text = orjson.dumps(column)
+            if b"null" not in text:
+                columns[index] = text[1:-1].decode().split(",")
+                formatted = True
+    return list(zip(*columns, strict=True)) if formatted else rows
 
 
 class TensorBoardEvents:
