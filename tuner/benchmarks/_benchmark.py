@@ -110,6 +110,23 @@ class Benchmark(abc.ABC):
         """The objectives' modes, as `TuneConfig(mode=...)` takes them."""
         return [o.mode for o in self.objectives]
 
+    @property
+    def continuous(self) -> bool:
+        """Whether every parameter is a number in a range (not a choice of a table's values):
+        what Gaussian-process searchers are compared on."""
+        return False
+
+    @property
+    @abc.abstractmethod
+    def optimum(self) -> float:
+        """The best `expected` value of the first objective anywhere in the space: the zero of
+        the regret."""
+
+    @abc.abstractmethod
+    def expected(self, config: Mapping[str, Any]) -> float:
+        """The first objective's value for `config` without observation noise (the mean over
+        a table's repeats): what the regret of a config is measured on."""
+
     @abc.abstractmethod
     def evaluate(self, config: Mapping[str, Any], seed: int) -> dict[str, float]:
         """The metrics of training `config` to the end, `seed` choosing the observation noise.

