@@ -1,12 +1,14 @@
-"""A numeric domain as an interval of the real line that models search (log scales unrolled)."""
+"""A numeric domain as an interval of the real line that models search (log scales unrolled),
+and a choice of numbers as an axis of its ranks (`OrdinalDim`)."""
 
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 from searchers._model import NORMAL_SPAN
-from searchers._space import Domain, Float, Integer, Normal
+from searchers._space import Categorical, Domain, Float, Integer, Normal
 
 
 @dataclass(frozen=True)
@@ -67,3 +69,56 @@ class NumericDim:
         if isinstance(domain, Normal):
             return domain.quantize(x)
         raise ValueError(f"not a numeric domain: {domain!r}")
+
+
+def is_ordinal(domain: Domain) -> bool:
+    """Whether `domain` is a `choice` of three or more distinct real numbers (not bools): an
+    ordered scale, which `OrdinalDim` searches by rank rather than as unordered categories."""
+    if not isinstance(domain, Categorical) or len(domain.categories) < 3:
+        return False
+    values = domain.categories
+    if any(isinstance(v, bool) or not isinstance(v, numbers.Real) for v in values):
+        return False
+    return all(math.isfinite(float(v)) for v in values) and len(set(values)) == len(values)
+
+
+@dataclass(frozen=True)
+class OrdinalDim:
+    """A choice of numbers as an axis of ranks: the k-th smallest value occupies
+    `[k - 0.5, k + 0.5)`, so values next to each other in size are next to each other for the
+    model (a kernel on one shares strength with its neighbours), whatever their spacing; a grid
+    of learning rates or widths, often log-spaced, is evenly spaced here.
+
+    Coordinates map to and from the *encoded* value, the category's index (`Param.encode`).
+
+    Example:
+        >>> dim = OrdinalDim.of(Categorical((64, 8, 16, 32)))
+        >>> dim.to_axis(1), dim.to_axis(0), dim.from_axis(1.4), dim.from_axis(9.0)
+        (0.0, 3.0, 2, 0)
+    """
+
+    domain: Categorical
+    low: float
+    high: float
+    ranks: tuple[int, ...]
+    """Category index -> its rank by value."""
+    by_rank: tuple[int, ...]
+    """Rank -> the category index."""
+
+    @classmethod
+    def of(cls, domain: Domain) -> OrdinalDim:
+        if not isinstance(domain, Categorical) or not is_ordinal(domain):
+            raise ValueError(f"not a choice of three or more distinct numbers: {domain!r}")
+        by_rank = tuple(sorted(range(len(domain.categories)),
+                               key=lambda i: float(domain.categories[i])))
+        ranks = [0] * len(by_rank)
+        for rank, index in enumerate(by_rank):
+            ranks[index] = rank
+        return cls(domain, -0.5, len(by_rank) - 0.5, tuple(ranks), by_rank)
+
+    def to_axis(self, encoded: float) -> float:
+        return float(self.ranks[int(encoded)])
+
+    def from_axis(self, x: float) -> int:
+        rank = min(max(round(float(x)), 0), len(self.by_rank) - 1)
+        return self.by_rank[rank]

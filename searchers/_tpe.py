@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from searchers._model import ModelSearcher
 from searchers._motpe import below_weights, split_good_bad
-from searchers._numeric import NumericDim
+from searchers._numeric import NumericDim, OrdinalDim, is_ordinal
 from searchers._space import Categorical
 from searchers._stats import log_interval_mass, norm_logpdf
 
@@ -58,6 +58,10 @@ class TPESearch(ModelSearcher):
         n_ei_candidates: Candidates scored per suggestion.
         gamma: Fraction of observations deemed good (capped at 25 observations).
         prior_weight: Weight of the prior component in each mixture.
+        ordinal_choices: Search a `choice` of three or more numbers as an ordered scale (by
+            rank: a kernel on one value shares strength with its neighbours in size) rather
+            than as unordered categories, as Optuna does. Tabular grids of learning rates,
+            batch sizes and widths are such choices.
         seed: Seed of the owned generator.
 
     Example:
@@ -85,6 +89,7 @@ class TPESearch(ModelSearcher):
         n_ei_candidates: int = 24,
         gamma: float = 0.1,
         prior_weight: float = 1.0,
+        ordinal_choices: bool = True,
         seed: int | None = None,
     ) -> None:
         if isinstance(n_startup_trials, bool) or not isinstance(n_startup_trials, int) or (
@@ -107,6 +112,7 @@ class TPESearch(ModelSearcher):
         self.n_ei_candidates = n_ei_candidates
         self.gamma = gamma
         self.prior_weight = prior_weight
+        self.ordinal_choices = ordinal_choices
         super().__init__(
             space, metric=metric, mode=mode, points_to_evaluate=points_to_evaluate, seed=seed
         )
@@ -115,9 +121,14 @@ class TPESearch(ModelSearcher):
         n = len(self.outcomes)
         if n < self.n_startup_trials or not self.params:
             return self.random_values()
-        numeric = [i for i, p in enumerate(self.params) if not isinstance(p.domain, Categorical)]
-        categorical = [i for i, p in enumerate(self.params) if isinstance(p.domain, Categorical)]
-        dims = [NumericDim.of(self.params[i].domain) for i in numeric]
+        ordinal = [self.ordinal_choices and is_ordinal(p.domain) for p in self.params]
+        numeric = [i for i, p in enumerate(self.params)
+                   if ordinal[i] or not isinstance(p.domain, Categorical)]
+        categorical = [i for i, p in enumerate(self.params)
+                       if isinstance(p.domain, Categorical) and not ordinal[i]]
+        dims: list[NumericDim | OrdinalDim] = [
+            OrdinalDim.of(self.params[i].domain) if ordinal[i]
+            else NumericDim.of(self.params[i].domain) for i in numeric]
         sizes = [len(self.params[i].domain.categories) for i in categorical]  # type: ignore[attr-defined]
         x_num = np.array(
             [[dim.to_axis(enc[i]) for dim, i in zip(dims, numeric, strict=True)]
@@ -145,7 +156,9 @@ class TPESearch(ModelSearcher):
         best = int(np.argmax(score))
         values: list[Any] = [None] * len(self.params)
         for j, i in enumerate(numeric):
-            values[i] = values_num[best][j]
+            # An ordinal axis gives back the category's index.
+            values[i] = self.params[i].decode(values_num[best][j]) if ordinal[i] \
+                else values_num[best][j]
         for j, i in enumerate(categorical):
             values[i] = self.params[i].decode(int(cand_cat[best, j]))
         return values

@@ -135,10 +135,15 @@ def _scheduler(name: str, benchmark: Benchmark) -> Any:
     # PBT: explore a neighbouring value of a choice (or resample it), every tenth of the run.
     return schedulers.PopulationBasedTraining(
         "training_iteration", metric=metric, mode=mode,
-        perturbation_interval=max(1, epochs // 10),
+        perturbation_interval=_pbt_interval(benchmark),
         hyperparam_mutations={key: list(domain.categories)
                               for key, domain in benchmark.space.items()
                               if isinstance(domain, searchers.Categorical)}, seed=0)
+
+
+def _pbt_interval(benchmark: Benchmark) -> int:
+    """PBT perturbs (and its trials checkpoint) every tenth of a run."""
+    return max(1, benchmark.epochs // 10)
 
 
 def full_training_cost(benchmark: Benchmark, draws: int = 200) -> float:
@@ -173,7 +178,8 @@ def compare_schedulers(benchmark: Benchmark, names: list[str], *, seeds: int, wo
             rows = run(benchmark, lambda s: BasicVariantGenerator(seed=s), seed=seed,
                        evaluations=trials, n_workers=workers, per_epoch=True,
                        scheduler=_scheduler(name, benchmark), metric=benchmark.metric[0],
-                       mode=benchmark.mode[0], time_budget_s=seconds, method=name)
+                       mode=benchmark.mode[0], time_budget_s=seconds, method=name,
+                       checkpoint_frequency=_pbt_interval(benchmark) if name == "pbt" else 0)
             curves.append(regret(benchmark, rows))
         print(f"  {name}: {seeds} seeds in {time.perf_counter() - start:.1f} s", flush=True)
     curve = pd.concat(curves, ignore_index=True)

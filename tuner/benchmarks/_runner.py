@@ -22,7 +22,15 @@ import pandas as pd
 
 from schedulers import TrialScheduler
 from searchers import Searcher
-from tuner import Callback, RunConfig, SimulatedExecutor, Trainable, TuneConfig, Tuner
+from tuner import (
+    Callback,
+    CheckpointConfig,
+    RunConfig,
+    SimulatedExecutor,
+    Trainable,
+    TuneConfig,
+    Tuner,
+)
 from tuner.benchmarks._benchmark import COST, Benchmark
 
 SearcherFactory = Callable[[int], Searcher]
@@ -102,6 +110,7 @@ def run(
     metric: str | list[str] | None = None,
     mode: str | list[str] | None = None,
     time_budget_s: float | None = None,
+    checkpoint_frequency: int = 0,
     method: str | None = None,
 ) -> pd.DataFrame:
     """Tune `benchmark` with `searcher_factory(seed)`; one row per result, in arrival order.
@@ -121,6 +130,8 @@ def run(
             for a single-objective scheduler, e.g. ``benchmark.metric[0]``.
         mode: The modes of `metric`; the benchmark's by default.
         time_budget_s: Virtual seconds after which the run ends (`TuneConfig(time_budget_s)`).
+        checkpoint_frequency: Checkpoint every this many epochs (0: never), for a scheduler
+            that copies checkpoints between trials (PBT).
         method: The `method` column; the searcher's class name by default.
 
     Returns:
@@ -153,8 +164,9 @@ def run(
                 search_alg=searcher, scheduler=scheduler, num_samples=evaluations,
                 time_budget_s=time_budget_s, seed=seed,
             ),
-            run_config=RunConfig(name=benchmark.name, storage_path=storage, verbose=0,
-                                 callbacks=[recorder]),
+            run_config=RunConfig(
+                name=benchmark.name, storage_path=storage, verbose=0, callbacks=[recorder],
+                checkpoint_config=CheckpointConfig(checkpoint_frequency=checkpoint_frequency)),
             executor=executor,
         ).fit()
     columns = [*ROW_FIELDS, *benchmark.columns, *(f"config/{n}" for n in benchmark.space)]
