@@ -232,6 +232,14 @@ def test_command_compares_searchers_prints_a_table_and_writes_a_plot(tmp_path: P
                                                 "random search"]
     assert curve.groupby(["method", "seed"]).size().tolist() == [10] * 6
     assert (tmp_path / "out" / "branin-searchers.png").read_bytes()[:4] == b"\x89PNG"
+    table = (tmp_path / "out" / "summary.md").read_text()
+    assert table.splitlines()[0] == ("| benchmark | at | TPESearch | Optuna TPESampler | "
+                                     "random search | ours vs Optuna |")
+    assert [line.split(" | ")[1] for line in table.splitlines()[2:]] == ["5 evals", "10 evals"]
+    # `report` rebuilds the same table from the curves, without running anything.
+    report = _command("report", "--out", "out", "--evaluations", "5,10", cwd=tmp_path)
+    assert report.returncode == 0, report.stderr
+    assert report.stdout == table
 
 
 @pytest.mark.slow

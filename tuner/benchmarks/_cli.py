@@ -18,6 +18,7 @@ Examples:
     python -m tuner.benchmarks run --benchmark naval_propulsion --searcher tpe --seeds 10
     python -m tuner.benchmarks run --all --seeds 10 --evaluations 50,100,200
     python -m tuner.benchmarks run --benchmark naval_propulsion --scheduler asha,hyperband
+    python -m tuner.benchmarks report --out benchmark-results    # the Markdown table again
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import pandas as pd
 
 from tuner.benchmarks._benchmark import COST, Benchmark
 from tuner.benchmarks._catalog import BENCHMARKS, load
+from tuner.benchmarks._markdown import markdown_table
 from tuner.benchmarks._methods import PEERS, SEARCHERS, Method
 from tuner.benchmarks._regret import regret, summary
 
@@ -63,7 +65,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--budget", type=float, default=100.0,
                      help="virtual time, in full trainings across the workers (schedulers)")
     run.add_argument("--out", default="benchmark-results",
-                     help="folder for the plots and the regret curves (CSV)")
+                     help="folder for the plots, the regret curves (CSV) and summary.md")
+    report = commands.add_parser(
+        "report", help="the Markdown table of the regret curves a run wrote (no rerun)")
+    report.add_argument("--out", default="benchmark-results", help="the folder `run` wrote")
+    report.add_argument("--evaluations", default="50,100,200",
+                        help="trials after which regret is read (searchers)")
+    report.add_argument("--seconds", default="",
+                        help="virtual seconds at which regret is read (schedulers' curves)")
     return parser
 
 
@@ -194,7 +203,7 @@ def _run(args: argparse.Namespace) -> int:
     os.makedirs(args.out, exist_ok=True)
     from tuner.benchmarks._plot import plot_regret
 
-    tables = {}
+    tables, summaries = {}, {}
     for name in names:
         benchmark = load(name)
         print(f"{name}:", flush=True)
@@ -216,11 +225,35 @@ def _run(args: argparse.Namespace) -> int:
         curve.to_csv(f"{stem}.csv", index=False)
         plot_regret(curve, f"{stem}.png", x=x, title=f"{name}, {args.seeds} seeds")
         tables[name] = _table(frame)
+        summaries[name] = frame
         print(tables[name].to_string(), flush=True)
         print(f"  -> {stem}.png, {stem}.csv\n", flush=True)
     if len(tables) > 1:
         print("All benchmarks: median [q1, q3] regret")
         print(pd.concat(tables, names=["benchmark", "method"]).to_string())
+    with open(os.path.join(args.out, "summary.md"), "w", encoding="utf-8") as file:
+        file.write(markdown_table(summaries) + "\n")
+    print(f"-> {os.path.join(args.out, 'summary.md')}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    """Rebuild the Markdown table from the regret curves (CSV) in `args.out`."""
+    evaluations = [int(n) for n in args.evaluations.split(",") if n.strip()]
+    seconds = [float(s) for s in args.seconds.split(",") if s.strip()]
+    summaries = {}
+    for name in BENCHMARKS:
+        for kind in ("searchers", "schedulers"):
+            path = os.path.join(args.out, f"{name}-{kind}.csv")
+            if os.path.exists(path):
+                curve = pd.read_csv(path)
+                summaries[f"{name}" if kind == "searchers" else f"{name} ({kind})"] = summary(
+                    curve, evaluations=evaluations if kind == "searchers" else (),
+                    seconds=seconds if kind == "schedulers" else ())
+    if not summaries:
+        raise SystemExit(f"no regret curves (<benchmark>-searchers.csv) in {args.out!r}: "
+                         "run `python -m tuner.benchmarks run --out ...` first")
+    print(markdown_table(summaries))
     return 0
 
 
@@ -235,6 +268,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\nsearchers: " + ", ".join(SEARCHERS))
         print("schedulers: " + ", ".join(SCHEDULERS[1:]))
         return 0
+    if args.command == "report":
+        return _report(args)
     return _run(args)
 
 

@@ -34,6 +34,7 @@ class Method:
         build: The searcher (ours) or the sampler (Optuna's) for a seed.
         optuna: Whether `build` makes an Optuna sampler.
         continuous_only: Whether it searches only spaces of numbers in ranges (GP models).
+        needs: Other modules it imports (Optuna's GPSampler needs scipy and torch).
     """
 
     name: str
@@ -41,11 +42,13 @@ class Method:
     build: Callable[[int], Any]
     optuna: bool = False
     continuous_only: bool = False
+    needs: tuple[str, ...] = ()
 
     def available(self, benchmark: Benchmark) -> str | None:
         """Why this method cannot run `benchmark` here, or None if it can."""
-        if self.optuna and importlib.util.find_spec("optuna") is None:
-            return "optuna is not installed (pip install optuna)"
+        for module in ("optuna",) * self.optuna + self.needs:
+            if importlib.util.find_spec(module) is None:
+                return f"{self.label} needs {module}, which is not installed (pip install {module})"
         if self.continuous_only and not benchmark.continuous:
             return f"{self.label} searches continuous spaces; {benchmark.name} is a table"
         return None
@@ -87,7 +90,7 @@ SEARCHERS: dict[str, Method] = {
         Method("bayesopt", "BayesOptSearch", _ours("BayesOptSearch"), continuous_only=True),
         Method("optuna-tpe", "Optuna TPESampler", _sampler("TPESampler"), optuna=True),
         Method("optuna-gp", "Optuna GPSampler", _sampler("GPSampler"), optuna=True,
-               continuous_only=True),
+               continuous_only=True, needs=("scipy", "torch")),
         Method("optuna-random", "Optuna RandomSampler", _sampler("RandomSampler"), optuna=True),
     )
 }
