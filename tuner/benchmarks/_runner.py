@@ -13,6 +13,8 @@ same noise by drawing its seeds the same way.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -32,6 +34,7 @@ from tuner import (
     Tuner,
 )
 from tuner.benchmarks._benchmark import COST, Benchmark
+from tuner.output._loggers import DISABLE_ENV
 
 SearcherFactory = Callable[[int], Searcher]
 """Builds a fresh searcher for one run from the run's seed."""
@@ -155,7 +158,8 @@ def run(
     recorder = _Recorder(benchmark, executor, method or type(searcher).__name__, seed)
     if metric is None:
         metric, mode = benchmark.metric, mode or list(benchmark.mode)
-    with tempfile.TemporaryDirectory(prefix=f"bench-{benchmark.name}-") as storage:
+    with (tempfile.TemporaryDirectory(prefix=f"bench-{benchmark.name}-") as storage,
+          _without_output_files()):
         Tuner(
             _trainable(benchmark, evaluation_seeds(seed), per_epoch),
             param_space=dict(benchmark.space),
@@ -171,6 +175,21 @@ def run(
         ).fit()
     columns = [*ROW_FIELDS, *benchmark.columns, *(f"config/{n}" for n in benchmark.space)]
     return pd.DataFrame(recorder.rows, columns=columns)
+
+
+@contextlib.contextmanager
+def _without_output_files() -> Iterator[None]:
+    """No result.json, progress.csv or TensorBoard files for the trials of a benchmark run
+    (thousands of them, read by no one: the recorder keeps what is measured)."""
+    earlier = os.environ.get(DISABLE_ENV)
+    os.environ[DISABLE_ENV] = "1"
+    try:
+        yield
+    finally:
+        if earlier is None:
+            os.environ.pop(DISABLE_ENV, None)
+        else:
+            os.environ[DISABLE_ENV] = earlier
 
 
 def first(rows: pd.DataFrame, evaluations: int) -> pd.DataFrame:

@@ -312,13 +312,21 @@ _DEFAULTS: weakref.WeakSet[Callback] = weakref.WeakSet()
 """The loggers `default_logger_callbacks` made (told apart from ones a user passes)."""
 
 
+DISABLE_ENV = "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"
+"""Set to 1, experiments get no default loggers (Ray Tune's variable): only the callbacks passed
+in `RunConfig(callbacks)` write trial output."""
+
+
 def default_logger_callbacks() -> list[Callback]:
-    """The loggers every experiment gets: JSON, CSV and TensorBoard.
+    """The loggers every experiment gets: JSON, CSV and TensorBoard (none with
+    ``TUNE_DISABLE_AUTO_CALLBACK_LOGGERS=1``).
 
     Example:
         >>> [type(c).__name__ for c in default_logger_callbacks()]
         ['JsonLoggerCallback', 'CSVLoggerCallback', 'TBXLoggerCallback']
     """
+    if os.environ.get(DISABLE_ENV, "0") == "1":
+        return []
     loggers: list[Callback] = [JsonLoggerCallback(), CSVLoggerCallback(), TBXLoggerCallback()]
     _DEFAULTS.update(loggers)
     return loggers
