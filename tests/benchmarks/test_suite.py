@@ -240,6 +240,10 @@ def test_command_compares_searchers_prints_a_table_and_writes_a_plot(tmp_path: P
     report = _command("report", "--out", "out", "--evaluations", "5,10", cwd=tmp_path)
     assert report.returncode == 0, report.stderr
     assert report.stdout == table
+    pairs = _command("report", "--out", "out", "--evaluations", "10", "--pairs", cwd=tmp_path)
+    assert pairs.returncode == 0, pairs.stderr
+    row = pairs.stdout.splitlines()[2].split(" | ")
+    assert row[:2] == ["| branin", "TPESearch vs TPESampler"] and " vs " in row[2]
 
 
 @pytest.mark.slow

@@ -35,7 +35,7 @@ import pandas as pd
 
 from tuner.benchmarks._benchmark import COST, Benchmark
 from tuner.benchmarks._catalog import BENCHMARKS, load
-from tuner.benchmarks._markdown import markdown_table
+from tuner.benchmarks._markdown import markdown_table, pairs_table
 from tuner.benchmarks._methods import PEERS, SEARCHERS, Method
 from tuner.benchmarks._regret import regret, summary
 
@@ -73,6 +73,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="trials after which regret is read (searchers)")
     report.add_argument("--seconds", default="",
                         help="virtual seconds at which regret is read (schedulers' curves)")
+    report.add_argument("--pairs", action="store_true",
+                        help="only ours against its Optuna peer, one row per benchmark")
     return parser
 
 
@@ -253,7 +255,7 @@ def _report(args: argparse.Namespace) -> int:
     if not summaries:
         raise SystemExit(f"no regret curves (<benchmark>-searchers.csv) in {args.out!r}: "
                          "run `python -m tuner.benchmarks run --out ...` first")
-    print(markdown_table(summaries))
+    print(pairs_table(summaries) if args.pairs else markdown_table(summaries))
     return 0
 
 

@@ -60,3 +60,34 @@ def markdown_table(summaries: Mapping[str, pd.DataFrame]) -> str:
             row = [benchmark, point, *cells] + (["; ".join(verdicts)] if pairs else [])
             lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
+
+
+def pairs_table(summaries: Mapping[str, pd.DataFrame]) -> str:
+    """One row per benchmark and pair of `PAIRS` that ran on it, one column per point: the two
+    median regrets, ours first, in bold where ours is at least as good.
+
+    Example:
+        >>> import pandas as pd
+        >>> frame = pd.DataFrame({("50 evals", "median"): [0.1, 0.2]},
+        ...                      index=pd.Index(["TPESearch", "Optuna TPESampler"]))
+        >>> print(pairs_table({"branin": frame}))
+        | benchmark | ours vs Optuna | 50 evals |
+        | --- | --- | --- |
+        | branin | TPESearch vs TPESampler | **0.1** vs 0.2 |
+    """
+    points = list(dict.fromkeys(column[0] for frame in summaries.values()
+                                for column in frame.columns))
+    header = ["benchmark", "ours vs Optuna", *points]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(["---"] * len(header)) + " |"]
+    for benchmark, frame in summaries.items():
+        for ours, peer in PAIRS:
+            if ours not in frame.index or peer not in frame.index:
+                continue
+            cells = []
+            for point in points:
+                a, b = (float(frame[(point, "median")][m]) for m in (ours, peer))
+                cells.append(f"**{_cell(a)}** vs {_cell(b)}" if a <= b
+                             else f"{_cell(a)} vs {_cell(b)}")
+            label = f"{ours} vs {peer.removeprefix('Optuna ')}"
+            lines.append("| " + " | ".join([benchmark, label, *cells]) + " |")
+    return "\n".join(lines)
