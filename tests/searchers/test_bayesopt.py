@@ -36,8 +36,12 @@ def test_every_acquisition_finds_the_minimum(kind: str) -> None:
     assert min(run(searcher, 25)) < 0.05
 
 
-def test_utility_defaults_follow_ray() -> None:
-    assert BayesOptSearch().utility == Utility(Acquisition.UCB, 2.576, 0.0)
+def test_utility_defaults_follow_ray_but_nothing_given_explores_less() -> None:
+    assert BayesOptSearch().utility == Utility(Acquisition.UCB, 1.0, 0.0)
+    assert BayesOptSearch(utility_kwargs={"kind": "ucb"}).utility == Utility(
+        Acquisition.UCB, 2.576, 0.0)
+    assert BayesOptSearch(utility_kwargs={"kind": "ucb", "kappa": 2.576, "xi": 0.0}).utility == (
+        Utility(Acquisition.UCB, 2.576, 0.0))  # Ray's default dict, passed as Ray passes it
     assert BayesOptSearch(utility_kwargs={"kind": "ei"}).utility == Utility(
         Acquisition.EI, 2.576, 0.0)
     assert BayesOptSearch(xi=0.05).utility == Utility(Acquisition.EI, 2.576, 0.05)  # ours, kept
