@@ -4,6 +4,7 @@ runner and the `python -m tuner.benchmarks` command, on the real tables and the 
 from __future__ import annotations
 
 import importlib.resources
+import itertools
 import math
 import pickle
 import subprocess
@@ -265,3 +266,30 @@ def test_command_refuses_unknown_names(tmp_path: Path) -> None:
     assert done.returncode != 0 and "unknown benchmark ['nope']" in done.stderr
     done = _command("run", "--benchmark", "branin", "--scheduler", "asha", cwd=tmp_path)
     assert done.returncode != 0 and "has no learning curves" in done.stderr
+
+
+def test_hypervolume_gap_falls_as_results_come_and_ends_at_the_runs_hypervolume() -> None:
+    from tuner.benchmarks import normalized_hypervolume
+    from tuner.benchmarks._regret import hypervolume_gap
+
+    bench = load("naval_propulsion")
+    rows = run(bench, lambda s: BasicVariantGenerator(seed=s), evaluations=25, seed=2)
+    curve = hypervolume_gap(bench, rows)
+    gaps = curve["regret"].tolist()
+    assert len(gaps) == 25 and all(b <= a for a, b in itertools.pairwise(gaps))
+    assert gaps[-1] == pytest.approx(1.0 - normalized_hypervolume(bench, rows))
+    assert gaps[0] == pytest.approx(1.0 - normalized_hypervolume(bench, rows.iloc[:1]))
+
+
+def test_command_compares_multi_objective_searchers(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    pytest.importorskip("optuna")
+    done = _command("run", "--benchmark", "naval_propulsion", "--multi-objective", "--seeds", "1",
+                    "--evaluations", "8", "--out", "out", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    curve = pd.read_csv(tmp_path / "out" / "naval_propulsion-multi-objective.csv")
+    assert list(dict.fromkeys(curve["method"])) == [
+        "TPESearch", "NSGA2Search", "Optuna TPESampler", "Optuna NSGAIISampler", "random search"]
+    assert curve["regret"].between(0, 1).all()
+    refused = _command("run", "--benchmark", "branin", "--multi-objective", cwd=tmp_path)
+    assert refused.returncode != 0 and "has one objective" in refused.stderr

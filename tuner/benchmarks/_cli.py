@@ -37,7 +37,7 @@ from tuner.benchmarks._benchmark import COST, Benchmark
 from tuner.benchmarks._catalog import BENCHMARKS, load
 from tuner.benchmarks._markdown import markdown_table, pairs_table
 from tuner.benchmarks._methods import PEERS, SEARCHERS, Method
-from tuner.benchmarks._regret import regret, summary
+from tuner.benchmarks._regret import hypervolume_gap, regret, summary
 
 SCHEDULERS = ("fifo", "asha", "hyperband", "median", "pbt")
 """The schedulers --scheduler takes (FIFO is always run as the baseline)."""
@@ -52,8 +52,12 @@ def _parser() -> argparse.ArgumentParser:
     which = run.add_mutually_exclusive_group(required=True)
     which.add_argument("--benchmark", help="comma-separated names (see `list`)")
     which.add_argument("--all", action="store_true", help="every benchmark")
-    run.add_argument("--searcher", default="tpe",
-                     help=f"comma-separated, of {', '.join(SEARCHERS)} (default tpe)")
+    run.add_argument("--searcher", default=None,
+                     help=f"comma-separated, of {', '.join(SEARCHERS)} (default tpe; "
+                          "tpe,nsga2 with --multi-objective)")
+    run.add_argument("--multi-objective", action="store_true",
+                     help="tune every objective; score by the hypervolume gap (1 - normalised "
+                          "hypervolume of the results so far)")
     run.add_argument("--no-peers", action="store_true",
                      help="run only the searchers named, without their Optuna peers and random")
     run.add_argument("--scheduler", help=f"comma-separated, of {', '.join(SCHEDULERS[1:])}: "
@@ -109,18 +113,22 @@ def _searcher_methods(names: list[str], peers: bool) -> list[Method]:
 
 
 def compare_searchers(benchmark: Benchmark, methods: list[Method], *, seeds: int,
-                      evaluations: list[int]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The regret curves of every method and seed, and their `summary` at `evaluations`."""
+                      evaluations: list[int], multi_objective: bool = False,
+                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The regret curves of every method and seed (the hypervolume gap with
+    `multi_objective`), and their `summary` at `evaluations`."""
     curves = []
     for method in methods:
-        reason = method.available(benchmark)
+        reason = method.available(benchmark, multi_objective=multi_objective)
         if reason is not None:
             print(f"  {method.label}: skipped ({reason})")
             continue
         start = time.perf_counter()
         for seed in range(seeds):
-            rows = method.run(benchmark, evaluations=max(evaluations), seed=seed)
-            curves.append(regret(benchmark, rows))
+            rows = method.run(benchmark, evaluations=max(evaluations), seed=seed,
+                              multi_objective=multi_objective)
+            curves.append(hypervolume_gap(benchmark, rows) if multi_objective
+                          else regret(benchmark, rows))
         print(f"  {method.label}: {seeds} seeds in {time.perf_counter() - start:.1f} s",
               flush=True)
     curve = pd.concat(curves, ignore_index=True)
@@ -216,10 +224,21 @@ def _run(args: argparse.Namespace) -> int:
                 benchmark, _names(args.scheduler, SCHEDULERS[1:], "scheduler"),
                 seeds=args.seeds, workers=args.workers, budget=args.budget)
             x, kind = "time", "schedulers"
+        elif args.multi_objective:
+            if len(benchmark.objectives) < 2:
+                if args.all:
+                    continue
+                raise SystemExit(f"{name} has one objective: --multi-objective needs two")
+            evaluations = sorted({int(n) for n in args.evaluations.split(",")})
+            methods = _searcher_methods(_names(args.searcher or "tpe,nsga2", list(SEARCHERS),
+                                               "searcher"), peers=not args.no_peers)
+            curve, frame = compare_searchers(benchmark, methods, seeds=args.seeds,
+                                             evaluations=evaluations, multi_objective=True)
+            x, kind = "trials", "multi-objective"
         else:
             evaluations = sorted({int(n) for n in args.evaluations.split(",")})
-            methods = _searcher_methods(_names(args.searcher, list(SEARCHERS), "searcher"),
-                                        peers=not args.no_peers)
+            methods = _searcher_methods(_names(args.searcher or "tpe", list(SEARCHERS),
+                                               "searcher"), peers=not args.no_peers)
             curve, frame = compare_searchers(benchmark, methods, seeds=args.seeds,
                                              evaluations=evaluations)
             x, kind = "trials", "searchers"
@@ -245,12 +264,12 @@ def _report(args: argparse.Namespace) -> int:
     seconds = [float(s) for s in args.seconds.split(",") if s.strip()]
     summaries = {}
     for name in BENCHMARKS:
-        for kind in ("searchers", "schedulers"):
+        for kind in ("searchers", "multi-objective", "schedulers"):
             path = os.path.join(args.out, f"{name}-{kind}.csv")
             if os.path.exists(path):
                 curve = pd.read_csv(path)
                 summaries[f"{name}" if kind == "searchers" else f"{name} ({kind})"] = summary(
-                    curve, evaluations=evaluations if kind == "searchers" else (),
+                    curve, evaluations=evaluations if kind != "schedulers" else (),
                     seconds=seconds if kind == "schedulers" else ())
     if not summaries:
         raise SystemExit(f"no regret curves (<benchmark>-searchers.csv) in {args.out!r}: "

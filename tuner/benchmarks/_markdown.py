@@ -22,7 +22,8 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-PAIRS = (("TPESearch", "Optuna TPESampler"), ("BayesOptSearch", "Optuna GPSampler"))
+PAIRS = (("TPESearch", "Optuna TPESampler"), ("BayesOptSearch", "Optuna GPSampler"),
+         ("NSGA2Search", "Optuna NSGAIISampler"))
 """Ours and the Optuna sampler it is measured against, by their labels."""
 
 

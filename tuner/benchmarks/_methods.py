@@ -44,8 +44,11 @@ class Method:
     continuous_only: bool = False
     needs: tuple[str, ...] = ()
 
-    def available(self, benchmark: Benchmark) -> str | None:
-        """Why this method cannot run `benchmark` here, or None if it can."""
+    def available(self, benchmark: Benchmark, *, multi_objective: bool = False) -> str | None:
+        """Why this method cannot run `benchmark` here (on every objective with
+        `multi_objective`), or None if it can."""
+        if multi_objective and self.continuous_only:
+            return f"{self.label} is compared on one objective only"
         for module in ("optuna",) * self.optuna + self.needs:
             if importlib.util.find_spec(module) is None:
                 return f"{self.label} needs {module}, which is not installed (pip install {module})"
@@ -53,14 +56,19 @@ class Method:
             return f"{self.label} searches continuous spaces; {benchmark.name} is a table"
         return None
 
-    def run(self, benchmark: Benchmark, *, evaluations: int, seed: int) -> pd.DataFrame:
-        """One run of `evaluations` trials, one at a time."""
+    def run(self, benchmark: Benchmark, *, evaluations: int, seed: int,
+            multi_objective: bool = False) -> pd.DataFrame:
+        """One run of `evaluations` trials, one at a time, on the first objective (every
+        objective with `multi_objective`)."""
         from tuner.benchmarks._optuna import run_optuna
         from tuner.benchmarks._runner import run
 
         if self.optuna:
             return run_optuna(benchmark, self.build, evaluations=evaluations, seed=seed,
-                              method=self.label)
+                              method=self.label, multi_objective=multi_objective)
+        if multi_objective:
+            return run(benchmark, self.build, evaluations=evaluations, seed=seed,
+                       method=self.label)
         return run(benchmark, self.build, evaluations=evaluations, seed=seed, method=self.label,
                    metric=benchmark.metric[0], mode=benchmark.mode[0])
 
@@ -92,6 +100,8 @@ SEARCHERS: dict[str, Method] = {
         Method("optuna-gp", "Optuna GPSampler", _sampler("GPSampler"), optuna=True,
                continuous_only=True, needs=("scipy", "torch")),
         Method("optuna-random", "Optuna RandomSampler", _sampler("RandomSampler"), optuna=True),
+        Method("nsga2", "NSGA2Search", _ours("NSGA2Search")),
+        Method("optuna-nsga2", "Optuna NSGAIISampler", _sampler("NSGAIISampler"), optuna=True),
     )
 }
 """Every searcher the command knows, by name."""
@@ -100,5 +110,6 @@ PEERS: dict[str, tuple[str, ...]] = {
     "tpe": ("optuna-tpe",),
     "bayesopt": ("optuna-gp",),
     "random": ("optuna-random",),
+    "nsga2": ("optuna-nsga2",),
 }
 """Ours -> the Optuna samplers it is measured against."""

@@ -65,23 +65,26 @@ def run_optuna(
     evaluations: int,
     seed: int,
     method: str | None = None,
+    multi_objective: bool = False,
 ) -> pd.DataFrame:
-    """Tune `benchmark`'s first objective with the Optuna sampler `sampler_factory(seed)`, one
-    trial at a time; rows as `tuner.benchmarks.run` returns them (`time` is the sum of the
-    evaluations' costs so far: one worker)."""
+    """Tune `benchmark`'s first objective (every objective with `multi_objective`) with the
+    Optuna sampler `sampler_factory(seed)`, one trial at a time; rows as `tuner.benchmarks.run`
+    returns them (`time` is the sum of the evaluations' costs so far: one worker)."""
     optuna = _optuna()
     logging.getLogger("optuna").setLevel(logging.WARNING)
     space = distributions(benchmark)
     sampler = sampler_factory(seed)
-    objective = benchmark.objectives[0]
+    objectives = benchmark.objectives if multi_objective else benchmark.objectives[:1]
     study = optuna.create_study(
-        direction="minimize" if objective.mode == "min" else "maximize", sampler=sampler)
+        directions=["minimize" if o.mode == "min" else "maximize" for o in objectives],
+        sampler=sampler)
     name = method or f"optuna.{type(sampler).__name__}"
     seeds, clock, rows = evaluation_seeds(seed), 0.0, []
     for i in range(evaluations):
         trial = study.ask(space)
         result = benchmark.evaluate(trial.params, next(seeds))
-        study.tell(trial, result[objective.metric])
+        values = [result[o.metric] for o in objectives]
+        study.tell(trial, values if multi_objective else values[0])
         clock += result[COST]
         rows.append({"method": name, "seed": seed, "evaluation": i, "trial": i, "epoch": 1,
                      "time": clock, **result,

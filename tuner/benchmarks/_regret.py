@@ -77,6 +77,29 @@ def regret(benchmark: Benchmark, rows: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
+def hypervolume_gap(benchmark: Benchmark, rows: pd.DataFrame) -> pd.DataFrame:
+    """`regret`'s rows for several objectives: after each result, 1 minus the normalised
+    hypervolume of the results observed so far (`normalized_hypervolume`: 0 would be one result
+    at the best value of every objective at once, so the gap never reaches 0), in the
+    `regret` column, so that `regret_at`, `summary` and the plots read it alike."""
+    from searchers._hypervolume import hypervolume
+    from tuner.benchmarks._hypervolume import normalized_points
+
+    frames = []
+    reference = np.ones(len(benchmark.objectives))
+    for _, run in rows.groupby(list(KEYS), sort=False):
+        points = normalized_points(benchmark, run)
+        gaps = [1.0 - hypervolume(points[: i + 1], reference) for i in range(len(points))]
+        frames.append(pd.DataFrame({
+            "method": run["method"].to_numpy(), "seed": run["seed"].to_numpy(),
+            "evaluation": run["evaluation"].to_numpy(),
+            "trials": np.maximum.accumulate(run["trial"].to_numpy()) + 1,
+            "time": run["time"].to_numpy(), "regret": gaps,
+        }))
+    columns = [*KEYS, "evaluation", "trials", "time", "regret"]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
 def _incumbents(observed: np.ndarray) -> np.ndarray:
     """For each position, the position of the smallest value so far (the first of ties); NaN
     never leads."""
