@@ -21,8 +21,6 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 # Run as a script, this file's folder comes first on sys.path and its name would shadow the
 # `searchers` package: drop the folder.
@@ -41,60 +39,13 @@ from searchers import (  # noqa: E402
     OptunaSearch,
     Searcher,
     TPESearch,
-    uniform,
 )
+from tuner.benchmarks import SyntheticBenchmark  # noqa: E402
+from tuner.benchmarks._synthetic import branin, hartmann6, rosenbrock4  # noqa: E402
 
-_HARTMANN_A = np.array([
-    [10, 3, 17, 3.5, 1.7, 8],
-    [0.05, 10, 17, 0.1, 8, 14],
-    [3, 3.5, 1.7, 10, 17, 8],
-    [17, 8, 0.05, 10, 0.1, 14],
-])
-_HARTMANN_P = 1e-4 * np.array([
-    [1312, 1696, 5569, 124, 8283, 5886],
-    [2329, 4135, 8307, 3736, 1004, 9991],
-    [2348, 1451, 3522, 2883, 3047, 6650],
-    [4047, 8828, 8732, 5743, 1091, 381],
-])
-_HARTMANN_ALPHA = np.array([1.0, 1.2, 3.0, 3.2])
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A test function over named float parameters, with its known minimum."""
-
-    name: str
-    bounds: list[tuple[float, float]]
-    minimum: float
-    function: Callable[[np.ndarray], float]
-
-    def space(self) -> dict[str, Any]:
-        return {f"x{i}": uniform(low, high) for i, (low, high) in enumerate(self.bounds)}
-
-    def __call__(self, config: dict[str, Any]) -> float:
-        return self.function(np.array([config[f"x{i}"] for i in range(len(self.bounds))]))
-
-
-def branin(x: np.ndarray) -> float:
-    b, c = 5.1 / (4 * math.pi**2), 5 / math.pi
-    r, s, t = 6.0, 10.0, 1 / (8 * math.pi)
-    return float((x[1] - b * x[0] ** 2 + c * x[0] - r) ** 2 + s * (1 - t) * math.cos(x[0]) + s)
-
-
-def hartmann6(x: np.ndarray) -> float:
-    inner = (_HARTMANN_A * (x[None, :] - _HARTMANN_P) ** 2).sum(axis=1)
-    return float(-(_HARTMANN_ALPHA * np.exp(-inner)).sum())
-
-
-def rosenbrock(x: np.ndarray) -> float:
-    return float((100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2).sum())
-
-
-PROBLEMS = [
-    Problem("Branin", [(-5.0, 10.0), (0.0, 15.0)], 0.397887357729738, branin),
-    Problem("Hartmann-6", [(0.0, 1.0)] * 6, -3.32236801141551, hartmann6),
-    Problem("Rosenbrock-4", [(-5.0, 10.0)] * 4, 0.0, rosenbrock),
-]
+# The test functions of the benchmark suite (tuner.benchmarks._synthetic: formulas, bounds and
+# known minima), evaluated directly here, without a Tuner in between.
+PROBLEMS: list[SyntheticBenchmark] = [branin(), hartmann6(), rosenbrock4()]
 
 METHODS: dict[str, Callable[[int], Searcher]] = {
     "random": lambda seed: BasicVariantGenerator(seed=seed),
@@ -104,10 +55,10 @@ METHODS: dict[str, Callable[[int], Searcher]] = {
 }
 
 
-def run(method: str, problem: Problem, seed: int, evals: int) -> float:
+def run(method: str, problem: SyntheticBenchmark, seed: int, evals: int) -> float:
     """The simple regret of one run."""
     searcher = METHODS[method](seed)
-    searcher.set_search_properties("loss", "min", problem.space())
+    searcher.set_search_properties("loss", "min", dict(problem.space))
     if isinstance(searcher, BasicVariantGenerator):
         searcher.set_num_samples(evals)
     best = math.inf
@@ -116,10 +67,10 @@ def run(method: str, problem: Problem, seed: int, evals: int) -> float:
         if config is None or config is FINISHED:
             raise RuntimeError(f"{method} gave {config!r} at evaluation {i}")
         assert isinstance(config, dict)
-        loss = problem(config)
+        loss = problem.expected(config)
         best = min(best, loss)
         searcher.on_trial_complete(str(i), {"loss": loss})
-    return best - problem.minimum
+    return best - problem.optimum
 
 
 def latency_ms(method: str, observed: int, calls: int) -> float:
@@ -127,9 +78,9 @@ def latency_ms(method: str, observed: int, calls: int) -> float:
     problem = PROBLEMS[1]
     rng = np.random.default_rng(0)
     searcher = METHODS[method](0)
-    searcher.set_search_properties("loss", "min", problem.space())
+    searcher.set_search_properties("loss", "min", dict(problem.space))
     points = [{f"x{j}": float(v) for j, v in enumerate(rng.random(6))} for _ in range(observed)]
-    searcher.add_evaluated_points(points, [{"loss": problem(p)} for p in points])
+    searcher.add_evaluated_points(points, [{"loss": problem.expected(p)} for p in points])
     times = []
     for i in range(calls + 1):
         start = time.perf_counter()
@@ -138,7 +89,7 @@ def latency_ms(method: str, observed: int, calls: int) -> float:
         if i:  # the first call includes one-off work (BayesOpt's cold hyperparameter fit)
             times.append(elapsed)
         assert isinstance(config, dict)
-        searcher.on_trial_complete(f"t{i}", {"loss": problem(config)})
+        searcher.on_trial_complete(f"t{i}", {"loss": problem.expected(config)})
     return 1000 * statistics.median(times)
 
 

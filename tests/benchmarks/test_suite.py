@@ -18,7 +18,6 @@ import pytest
 from searchers import (
     BasicVariantGenerator,
     TPESearch,
-    choice,
     loguniform,
     quniform,
     randint,
@@ -204,7 +203,9 @@ def test_methods_know_what_they_cannot_run() -> None:
     assert SEARCHERS["bayesopt"].available(table) is not None
     assert SEARCHERS["bayesopt"].available(continuous) is None
     assert all(peer in SEARCHERS for peers in PEERS.values() for peer in peers)
-    assert choice([1, 2]) is not None  # the space helpers the suite builds on import
+    assert SEARCHERS["optuna-gp"].available(table) is not None
+    assert SEARCHERS["tpe"].available(continuous, multi_objective=True) is None
+    assert SEARCHERS["bayesopt"].available(continuous, multi_objective=True) is not None
 
 
 # ----------------------------------------------------------------------- the command

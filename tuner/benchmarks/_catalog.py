@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 from searchers import choice
 from tuner.benchmarks._benchmark import Benchmark, Objective
@@ -60,11 +60,16 @@ def _objective(
     return Objective(metric, mode, best=best, worst=worst, log=log)
 
 
+def _grid(table: Table) -> dict[str, Any]:
+    """The table's parameters as choices of its values: every config is a row."""
+    return {name: choice(values) for name, values in table.choices.items()}
+
+
 def _hpolib(dataset: str) -> TabularBenchmark:
     table = Table.load("hpolib", dataset)
     return TabularBenchmark(
         name=dataset,
-        space={name: choice(values) for name, values in table.choices.items()},
+        space=_grid(table),
         objectives=(_objective(table, "val_loss", "min", log=True),
                     _objective(table, "model_size", "min", log=True)),
         columns=("val_loss", "model_size", "train_time"),
@@ -87,7 +92,7 @@ def _nasbench201(dataset: str) -> TabularBenchmark:
     table = Table.load("nasbench201", dataset)
     return TabularBenchmark(
         name=f"nasbench201_{dataset}",
-        space={name: choice(values) for name, values in table.choices.items()},
+        space=_grid(table),
         objectives=(_objective(table, "val_acc", "max"), _objective(table, "latency", "min")),
         columns=("val_acc", "latency", "model_size", "train_time"),
         epochs=NASBENCH201_EPOCHS,
@@ -104,7 +109,7 @@ def _hpobench(dataset: str) -> TabularBenchmark:
     table = Table.load("hpobench", dataset)
     return TabularBenchmark(
         name=f"hpobench_{dataset}",
-        space={name: choice(values) for name, values in table.choices.items()},
+        space=_grid(table),
         objectives=(_objective(table, "val_acc", "max"),
                     _objective(table, "train_time", "min", log=True)),
         columns=("val_acc", "val_f1", "train_time"),

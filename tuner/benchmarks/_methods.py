@@ -7,7 +7,7 @@ ask-and-tell loop (`run_optuna`). `available` says whether a method can run here
 
 Example:
     >>> sorted(SEARCHERS)[:3]
-    ['bayesopt', 'optuna-gp', 'optuna-random']
+    ['bayesopt', 'nsga2', 'optuna-gp']
     >>> PEERS["tpe"]
     ('optuna-tpe',)
 """
@@ -66,11 +66,11 @@ class Method:
         if self.optuna:
             return run_optuna(benchmark, self.build, evaluations=evaluations, seed=seed,
                               method=self.label, multi_objective=multi_objective)
-        if multi_objective:
-            return run(benchmark, self.build, evaluations=evaluations, seed=seed,
-                       method=self.label)
+        # One objective by name, not as a list of one: a list asks for multi-objective search.
+        metric: str | list[str] = benchmark.metric if multi_objective else benchmark.metric[0]
+        mode: str | list[str] = list(benchmark.mode) if multi_objective else benchmark.mode[0]
         return run(benchmark, self.build, evaluations=evaluations, seed=seed, method=self.label,
-                   metric=benchmark.metric[0], mode=benchmark.mode[0])
+                   metric=metric, mode=mode)
 
 
 def _ours(name: str) -> Callable[[int], Any]:

@@ -67,12 +67,21 @@ def regret(benchmark: Benchmark, rows: pd.DataFrame) -> pd.DataFrame:
                 value = expected[config] = benchmark.expected(dict(zip(benchmark.space, config,
                                                                        strict=True)))
             values.append(sign * (value - optimum))
-        frames.append(pd.DataFrame({
-            "method": run["method"].to_numpy(), "seed": run["seed"].to_numpy(),
-            "evaluation": run["evaluation"].to_numpy(),
-            "trials": np.maximum.accumulate(run["trial"].to_numpy()) + 1,
-            "time": run["time"].to_numpy(), "regret": np.maximum(values, 0.0),
-        }))
+        frames.append(_curve(run, np.maximum(values, 0.0)))
+    return _joined(frames)
+
+
+def _curve(run: pd.DataFrame, regrets: Any) -> pd.DataFrame:
+    """One run's curve: its rows' keys, evaluation, trials so far and time, and `regrets`."""
+    return pd.DataFrame({
+        "method": run["method"].to_numpy(), "seed": run["seed"].to_numpy(),
+        "evaluation": run["evaluation"].to_numpy(),
+        "trials": np.maximum.accumulate(run["trial"].to_numpy()) + 1,
+        "time": run["time"].to_numpy(), "regret": regrets,
+    })
+
+
+def _joined(frames: list[pd.DataFrame]) -> pd.DataFrame:
     columns = [*KEYS, "evaluation", "trials", "time", "regret"]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
@@ -90,14 +99,8 @@ def hypervolume_gap(benchmark: Benchmark, rows: pd.DataFrame) -> pd.DataFrame:
     for _, run in rows.groupby(list(KEYS), sort=False):
         points = normalized_points(benchmark, run)
         gaps = [1.0 - hypervolume(points[: i + 1], reference) for i in range(len(points))]
-        frames.append(pd.DataFrame({
-            "method": run["method"].to_numpy(), "seed": run["seed"].to_numpy(),
-            "evaluation": run["evaluation"].to_numpy(),
-            "trials": np.maximum.accumulate(run["trial"].to_numpy()) + 1,
-            "time": run["time"].to_numpy(), "regret": gaps,
-        }))
-    columns = [*KEYS, "evaluation", "trials", "time", "regret"]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+        frames.append(_curve(run, gaps))
+    return _joined(frames)
 
 
 def _incumbents(observed: np.ndarray) -> np.ndarray:
