@@ -16,6 +16,8 @@ from searchers._lazy import lazy_exports as _lazy_exports
 
 if _typing.TYPE_CHECKING:
     from schedulers._asha import ASHAScheduler, AsyncHyperBandScheduler
+    from schedulers._dehb import DEHB
+    from schedulers._hb_bohb import HyperBandForBOHB
     from schedulers._hyperband import HyperBandScheduler
     from schedulers._median import MedianStoppingRule
     from schedulers._pb2 import PB2
@@ -26,6 +28,8 @@ if _typing.TYPE_CHECKING:
 __getattr__, __dir__ = _lazy_exports(globals(), {
     "ASHAScheduler": "schedulers._asha",
     "AsyncHyperBandScheduler": "schedulers._asha",
+    "DEHB": "schedulers._dehb",
+    "HyperBandForBOHB": "schedulers._hb_bohb",
     "HyperBandScheduler": "schedulers._hyperband",
     "MedianStoppingRule": "schedulers._median",
     "PB2": "schedulers._pb2",
@@ -35,11 +39,13 @@ __getattr__, __dir__ = _lazy_exports(globals(), {
 
 
 __all__ = [
+    "DEHB",
     "PB2",
     "ASHAScheduler",
     "AsyncHyperBandScheduler",
     "Decision",
     "FIFOScheduler",
+    "HyperBandForBOHB",
     "HyperBandScheduler",
     "MedianStoppingRule",
     "PopulationBasedTraining",

@@ -12,6 +12,7 @@ from schedulers._base import Decision, TrialScheduler
 from schedulers._checks import check_positive, check_reduction_factor, score_sign
 from schedulers._scores import Score, Scores, load_score
 from schedulers._trial_view import TrialView
+from searchers._fidelity import Fidelity
 
 
 def rung_milestones(
@@ -170,6 +171,12 @@ class AsyncHyperBandScheduler(TrialScheduler):
     def milestones(self) -> list[list[float]]:
         """The rung milestones of each bracket, ascending."""
         return [list(b.milestones) for b in self._brackets]
+
+    @property
+    def fidelity(self) -> Fidelity:
+        """Every bracket's rungs, and `max_t`, as the budgets a searcher may learn at."""
+        levels = {float(m) for b in self._brackets for m in b.milestones} | {float(self.max_t)}
+        return Fidelity(self.time_attr, tuple(sorted(levels)))
 
     def _assign(self, trial_id: str) -> int:
         if trial_id in self._trial_bracket:

@@ -10,6 +10,7 @@ from typing import Any
 from schedulers._suggestion import TrialSuggestion, WaitingTrials
 from schedulers._trial_view import TrialView
 from searchers._constraints import Constraint
+from searchers._fidelity import Fidelity
 from searchers._ranking import Ranking, check_objectives
 
 
@@ -28,7 +29,8 @@ class TrialScheduler(abc.ABC):
 
     1. `set_search_properties(metric, mode)` once before the first trial (a name or a list of
        names; a scheduler built with its own checks that they agree), then
-       `set_constraints(constraints)` when `TuneConfig(constraints=...)` has any.
+       `set_constraints(constraints)` when `TuneConfig(constraints=...)` has any, then
+       `set_param_space(param_space)` with the Tuner's search space.
     2. `on_trial_add(trial)` when a trial is created (and again for every trial on restore).
     3. `suggest(waiting)` whenever a worker is free -> a `TrialSuggestion`: run one of the
        waiting trials (PBT: from another trial's checkpoint, with a new config), stop one it
@@ -107,6 +109,16 @@ class TrialScheduler(abc.ABC):
                 "median stopping or PBT, or drop the constraints"
             )
         self.constraints = tuple(constraints)
+
+    def set_param_space(self, param_space: Mapping[str, Any]) -> None:  # noqa: B027 - optional
+        """The Tuner's `param_space` (its domains unresolved), before the first trial: for a
+        scheduler that picks configs itself (`DEHB`)."""
+
+    @property
+    def fidelity(self) -> Fidelity | None:
+        """The budgets at which this scheduler compares trials, told to the searcher
+        (`Searcher.set_fidelity`) so that it can learn per budget (BOHB); None if it has none."""
+        return None
 
     @property
     def ranking(self) -> Ranking:

@@ -11,6 +11,7 @@ from schedulers._checks import check_positive, check_reduction_factor, score_sig
 from schedulers._scores import Score, Scores, load_score
 from schedulers._suggestion import TrialSuggestion, WaitingTrials
 from schedulers._trial_view import TrialStatus, TrialView
+from searchers._fidelity import Fidelity
 
 
 def bracket_plan(max_t: float, reduction_factor: float) -> list[tuple[int, list[float]]]:
@@ -113,8 +114,9 @@ class HyperBandScheduler(TrialScheduler):
     `suggest` with no PENDING trial to offer, since it then created none: the one that
     reported last gets CONTINUE, paused winners are resumed first by `suggest`; the rest are
     stopped (STOP for the reporting trial, STOP suggestions for paused ones). Trials stop at
-    `max_t`. Milestones are cumulative in `time_attr` (1, 3, 9 as in the paper; Ray's code stops
-    the last rung early at 6).
+    `max_t` (with ``stop_last_trials=False`` they go on, unranked, until they end by themselves
+    or a stop criterion ends them, as in Ray). Milestones are cumulative in `time_attr` (1, 3,
+    9 as in the paper; Ray's code stops the last rung early at 6).
 
     Life cycle: `on_trial_add` places the trial in a bracket; `on_trial_result` returns
     CONTINUE/PAUSE/STOP; `on_trial_complete`/`on_trial_error`/`on_trial_remove` drop it from its
@@ -145,6 +147,7 @@ class HyperBandScheduler(TrialScheduler):
         mode: str | list[str] | None = None,
         max_t: float = 81,
         reduction_factor: float = 3,
+        stop_last_trials: bool = True,
     ) -> None:
         super().__init__(metric=metric, mode=mode)
         name = type(self).__name__
@@ -153,16 +156,33 @@ class HyperBandScheduler(TrialScheduler):
         self.time_attr = time_attr
         self.max_t = max_t
         self.reduction_factor = reduction_factor
-        self._plan = bracket_plan(max_t, reduction_factor)
+        if not isinstance(stop_last_trials, bool):
+            raise ValueError(f"{name}: `stop_last_trials` must be True or False, got "
+                             f"stop_last_trials={stop_last_trials!r}")
+        self.stop_last_trials = stop_last_trials
+        self._plan = self.plan(max_t, reduction_factor)
         self._bands: list[list[_Bracket]] = []
+        self._past_max_t: set[str] = set()
+        """Trials that reached max_t with stop_last_trials=False: they go on unranked."""
         self._trial_bracket: dict[str, tuple[int, int]] = {}
         self._to_stop: list[str] = []
         self._scores = Scores(self)
+
+    @staticmethod
+    def plan(max_t: float, reduction_factor: float) -> list[tuple[int, list[float]]]:
+        """The brackets of one band, in the order they are filled (`bracket_plan`'s)."""
+        return bracket_plan(max_t, reduction_factor)
 
     @property
     def milestones(self) -> list[list[float]]:
         """The milestones of the brackets of one band, in the order they are filled."""
         return [list(m) for _, m in self._plan]
+
+    @property
+    def fidelity(self) -> Fidelity:
+        """Every bracket's milestones, as the budgets a searcher may learn at."""
+        levels = {float(m) for _, milestones in self._plan for m in milestones}
+        return Fidelity(self.time_attr, tuple(sorted(levels)))
 
     def _bracket_of(self, trial_id: str) -> _Bracket | None:
         where = self._trial_bracket.get(trial_id)
@@ -193,6 +213,8 @@ class HyperBandScheduler(TrialScheduler):
             if math.isnan(score):
                 score = -math.inf
         trial_id = trial.trial_id
+        if trial_id in self._past_max_t:
+            return Decision.CONTINUE
         if trial_id not in self._trial_bracket:
             self.on_trial_add(trial)
         bracket = self._bracket_of(trial_id)
@@ -203,8 +225,7 @@ class HyperBandScheduler(TrialScheduler):
         if time < bracket.milestone:
             return Decision.CONTINUE
         if bracket.is_last_level:
-            del bracket.live[trial_id]
-            return Decision.STOP
+            return self._finish(bracket, trial_id, trial_id) or Decision.CONTINUE
         decision = self._halve(bracket, current=trial_id)
         return Decision.PAUSE if decision is None else decision
 
@@ -238,7 +259,7 @@ class HyperBandScheduler(TrialScheduler):
                 stats = bracket.live[trial_id]
                 if stats is not None and stats[0] >= bracket.milestone:
                     if bracket.is_last_level:  # ran past max_t while waiting: done
-                        decision = self._give_up(bracket, trial_id, current) or decision
+                        decision = self._finish(bracket, trial_id, current) or decision
                     elif trial_id == current:
                         decision = Decision.PAUSE
                 elif trial_id == current:
@@ -246,6 +267,15 @@ class HyperBandScheduler(TrialScheduler):
                 else:
                     bracket.to_unpause.add(trial_id)
         return decision
+
+    def _finish(self, bracket: _Bracket, trial_id: str, current: str | None) -> Decision | None:
+        """A trial at max_t: stopped, or (stop_last_trials=False) left to go on unranked."""
+        if self.stop_last_trials:
+            return self._give_up(bracket, trial_id, current)
+        del bracket.live[trial_id]
+        bracket.to_unpause.discard(trial_id)
+        self._past_max_t.add(trial_id)
+        return Decision.CONTINUE if trial_id == current else None
 
     def _give_up(self, bracket: _Bracket, trial_id: str, current: str | None) -> Decision | None:
         del bracket.live[trial_id]
@@ -256,6 +286,7 @@ class HyperBandScheduler(TrialScheduler):
         return None
 
     def _drop(self, trial_id: str) -> None:
+        self._past_max_t.discard(trial_id)
         bracket = self._bracket_of(trial_id)
         if bracket is None or trial_id not in bracket.live:
             return
@@ -297,6 +328,8 @@ class HyperBandScheduler(TrialScheduler):
         bracket = self._bracket_of(view.trial_id)
         if bracket is None or where is None:
             return (3, 0, 0, 0)  # not ours: run as FIFO would
+        if view.trial_id in self._past_max_t:
+            return (0, bracket.level, where[0], where[1])  # paused while it went on past max_t
         if view.trial_id not in bracket.live:
             return None
         order = (bracket.level, where[0], where[1])
@@ -314,6 +347,7 @@ class HyperBandScheduler(TrialScheduler):
             "bands": [[b.state_dict() for b in band] for band in self._bands],
             "trial_bracket": {k: list(v) for k, v in self._trial_bracket.items()},
             "to_stop": list(self._to_stop),
+            "past_max_t": sorted(self._past_max_t),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -321,3 +355,4 @@ class HyperBandScheduler(TrialScheduler):
         self._bands = [[_Bracket.from_state(b) for b in band] for band in state["bands"]]
         self._trial_bracket = {k: (int(v[0]), int(v[1])) for k, v in state["trial_bracket"].items()}
         self._to_stop = list(state["to_stop"])
+        self._past_max_t = set(state.get("past_max_t", []))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import typing as _typing
 
 from searchers._base import FINISHED, Searcher, SearchSignal
+from searchers._fidelity import Fidelity
 from searchers._lazy import lazy_exports as _lazy_exports
 from searchers._space import (
     Categorical,
@@ -38,6 +39,7 @@ from searchers._variant_generator import BasicVariantGenerator
 
 if _typing.TYPE_CHECKING:
     from searchers._bayesopt import BayesOptSearch
+    from searchers._bohb import TuneBOHB
     from searchers._concurrency import ConcurrencyLimiter
     from searchers._nsga2 import NSGA2Search
     from searchers._optuna import OptunaSearch
@@ -57,6 +59,7 @@ __getattr__, __dir__ = _lazy_exports(globals(), {
     "Repeater": "searchers._repeater",
     "SearcherWrapper": "searchers._wrapper",
     "TPESearch": "searchers._tpe",
+    "TuneBOHB": "searchers._bohb",
     "space_from_json": "searchers._space_json",
     "space_to_json": "searchers._space_json",
 })
@@ -70,6 +73,7 @@ __all__ = [
     "Categorical",
     "ConcurrencyLimiter",
     "Domain",
+    "Fidelity",
     "Float",
     "Function",
     "GridSearch",
@@ -83,6 +87,7 @@ __all__ = [
     "Searcher",
     "SearcherWrapper",
     "TPESearch",
+    "TuneBOHB",
     "choice",
     "grid_search",
     "lograndint",

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from searchers._constraints import Constraint
+from searchers._fidelity import Fidelity
 from searchers._ranking import Ranking, check_objectives
 
 
@@ -32,6 +33,7 @@ class Searcher(abc.ABC):
        The loop creates at most `num_samples` trials (as Ray Tune's `SearchGenerator` does),
        unless `total_trials` then tells a larger count: a searcher that suggests more by design
        (a grid walked `num_samples` times) ends the experiment itself by returning `FINISHED`.
+       With a multi-fidelity scheduler, `set_fidelity(fidelity)` then tells its budgets.
     2. `suggest(trial_id)` whenever the loop has room for a new trial: a config (plain dict, all
        values resolved), `None` for "ask again later" (e.g. waiting on results), or `FINISHED`.
     3. `on_trial_result(trial_id, result)` for intermediate results (optional hook).
@@ -137,6 +139,11 @@ class Searcher(abc.ABC):
     @abc.abstractmethod
     def suggest(self, trial_id: str) -> dict[str, Any] | SearchSignal | None:
         """A new config for `trial_id`, `None` to be asked again later, or `FINISHED`."""
+
+    def set_fidelity(self, fidelity: Fidelity) -> None:  # noqa: B027 - an optional hook
+        """The budgets at which the scheduler compares trials (`TrialScheduler.fidelity`),
+        after `set_search_properties`, when the scheduler has any: a searcher that models each
+        budget apart (`TuneBOHB`) observes results there."""
 
     def on_trial_result(  # noqa: B027 - an optional hook
         self, trial_id: str, result: Mapping[str, Any]

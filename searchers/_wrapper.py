@@ -7,6 +7,7 @@ from typing import Any
 
 from searchers._base import Searcher, SearchSignal
 from searchers._constraints import Constraint
+from searchers._fidelity import Fidelity
 
 
 class SearcherWrapper(Searcher):
@@ -115,6 +116,10 @@ class SearcherWrapper(Searcher):
     def set_constraints(self, constraints: tuple[Constraint, ...]) -> None:
         """Pass the constraints on."""
         self.searcher.set_constraints(constraints)
+
+    def set_fidelity(self, fidelity: Fidelity) -> None:
+        """Pass the scheduler's budgets on."""
+        self.searcher.set_fidelity(fidelity)
 
     def suggest(self, trial_id: str) -> dict[str, Any] | SearchSignal | None:
         """The wrapped searcher's suggestion."""

@@ -61,21 +61,26 @@ def build_scheduler(
     kind: TrainableKind,
     trainable_name: str,
     searcher: Searcher,
+    param_space: Mapping[str, Any],
 ) -> TrialScheduler:
-    """The scheduler, told the metric and mode, or a ConfigError for a combination that
-    cannot work."""
+    """The scheduler, told the metric, mode and search space (and the searcher told its
+    budgets), or a ConfigError for a combination that cannot work."""
     scheduler = tc.scheduler or FIFOScheduler()
     if not scheduler.supports_model_based_searchers and searcher.learns_from_results:
         raise ConfigError(
             f"{type(scheduler).__name__} cannot be combined with {type(searcher).__name__}: "
-            "it changes trial configs mid-training, so the searcher's model would learn "
-            "from results that belong to other configs; use the default random/grid "
-            "search (BasicVariantGenerator) with it"
+            "it sets trial configs itself (PBT's exploits, DEHB's evolution), so the "
+            "searcher's model would learn from results that belong to other configs; use "
+            "the default random/grid search (BasicVariantGenerator) with it"
         )
     try:
         scheduler.set_search_properties(tc.metric, tc.mode)
         if tc.ranking is not None and tc.ranking.constraints:
             scheduler.set_constraints(tc.ranking.constraints)
+        scheduler.set_param_space(dict(param_space))
+        fidelity = scheduler.fidelity
+        if fidelity is not None:
+            searcher.set_fidelity(fidelity)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
     if (

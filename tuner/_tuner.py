@@ -308,7 +308,8 @@ class Tuner:
                 "executor=InProcessExecutor(), or a local or s3:// storage path"
             )
         scheduler = build_scheduler(
-            tc, rc.checkpoint_config, self._kind, trainable_name(self._trainable), searcher
+            tc, rc.checkpoint_config, self._kind, trainable_name(self._trainable), searcher,
+            self._param_space,
         )
         stopper = make_stopper(rc.stop)
         resumed: dict[str, Any] = {}

@@ -302,7 +302,7 @@ def test_pbt_with_a_model_based_searcher_is_refused(tmp_path: Path) -> None:
         executor=InProcessExecutor(),
     )
     with pytest.raises(ConfigError, match=r"PopulationBasedTraining cannot be combined with "
-                                          r"TPESearch: it changes trial configs mid-training"):
+                                          r"TPESearch: it sets trial configs itself"):
         tuner.fit()
 
 

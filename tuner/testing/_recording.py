@@ -15,6 +15,7 @@ from schedulers import (
     WaitingTrials,
 )
 from searchers._constraints import Constraint
+from searchers._fidelity import Fidelity
 from tuner._lifecycle import TABLE, Effect
 from tuner.testing._json import json_problem
 from tuner.testing._trainable import trial_index
@@ -126,6 +127,13 @@ class RecordingScheduler(TrialScheduler):
     def set_constraints(self, constraints: tuple[Constraint, ...]) -> None:
         self.scheduler.set_constraints(constraints)
         self.constraints = self.scheduler.constraints
+
+    def set_param_space(self, param_space: Mapping[str, Any]) -> None:
+        self.scheduler.set_param_space(param_space)
+
+    @property
+    def fidelity(self) -> Fidelity | None:
+        return self.scheduler.fidelity
 
     def on_trial_add(self, trial: TrialView) -> None:
         if trial.trial_id in self.added and trial.trial_id not in self.ended:
