@@ -60,8 +60,11 @@ class Trainable:
         """Run one training iteration and return its metrics (`done: True` ends the trial)."""
         raise NotImplementedError(f"{type(self).__name__} must implement step()")
 
-    def save_checkpoint(self, checkpoint_dir: str) -> dict[str, Any] | None:
-        """Write the state needed to resume into `checkpoint_dir` (or return it as a dict)."""
+    def save_checkpoint(self, checkpoint_dir: str) -> dict[str, Any] | str | None:
+        """Write the state needed to resume into `checkpoint_dir` (or return it as a dict).
+
+        Returning the path of a file written there (Ray's older examples do) hands that path
+        to `load_checkpoint` on restore, wherever the checkpoint was copied to."""
         raise NotImplementedError(
             f"{type(self).__name__}.save_checkpoint() is not implemented, but this trial must "
             "checkpoint (checkpoint_frequency, checkpoint_at_end, should_checkpoint or a pause by "
@@ -69,7 +72,8 @@ class Trainable:
         )
 
     def load_checkpoint(self, checkpoint: str | dict[str, Any]) -> None:
-        """Restore the state `save_checkpoint` wrote (a directory, or the dict it returned)."""
+        """Restore the state `save_checkpoint` wrote (its directory, the dict it returned, or
+        the path it returned)."""
         raise NotImplementedError(
             f"{type(self).__name__}.load_checkpoint() is not implemented, but this trial must "
             "resume from a checkpoint: implement load_checkpoint()"

@@ -23,8 +23,8 @@ from searchers import (
     randint,
     uniform,
 )
-from searchers._bohb_kde import ProductKDE
-from tuner import ConfigError, RunConfig, SimulatedExecutor, TuneConfig, Tuner, report
+from searchers._parzen import Parzen
+from tuner import ConfigError, RunConfig, SimulatedExecutor, Trainable, TuneConfig, Tuner
 from tuner.testing import SearcherContract
 
 FIDELITY = Fidelity("training_iteration", (1, 3, 9))
@@ -43,11 +43,11 @@ def test_bohb_config_takes_hpbandsters_names_and_refuses_others() -> None:
     assert searcher.config.random_fraction == pytest.approx(1 / 3)  # the rest: defaults
     with pytest.raises(ValueError, match=r"unknown keys \['top_n'\]"):
         bohb(bohb_config={"top_n": 30})
-    with pytest.raises(ValueError, match="top_n_percent.*got 100"):
+    with pytest.raises(ValueError, match=r"top_n_percent.*got 100"):
         bohb(bohb_config={"top_n_percent": 100})
-    with pytest.raises(ValueError, match="random_fraction.*got 1.5"):
+    with pytest.raises(ValueError, match=r"random_fraction.*got 1\.5"):
         bohb(bohb_config={"random_fraction": 1.5})
-    with pytest.raises(ValueError, match="max_concurrent.*got max_concurrent=-1"):
+    with pytest.raises(ValueError, match=r"max_concurrent.*got max_concurrent=-1"):
         bohb(max_concurrent=-1)
 
 
@@ -61,36 +61,39 @@ def test_max_concurrent_holds_suggestions_back_as_rays_does() -> None:
 
 
 # ----------------------------------------------------------------- the density
-def test_kde_bandwidth_and_density_match_the_normal_reference_rule_by_hand() -> None:
-    x = np.array([[0.2], [0.4], [0.9]])
-    kde = ProductKDE(x, np.zeros((3, 0), dtype=int), [])
-    # sd (ddof 1) of 0.2, 0.4, 0.9 = 0.360555; 1.06 * sd * 3 ** (-1 / 5) = 0.306799
-    bw = 1.06 * float(np.std([0.2, 0.4, 0.9], ddof=1)) * 3 ** (-1 / 5)
-    assert kde.bw_num[0] == pytest.approx(bw) == pytest.approx(0.306799, abs=1e-6)
-    at = 0.5
-    by_hand = np.mean([math.exp(-0.5 * ((at - xi) / bw) ** 2) / (bw * math.sqrt(2 * math.pi))
-                       for xi in (0.2, 0.4, 0.9)])
-    got = kde.log_pdf(np.array([[at]]), np.zeros((1, 0), dtype=int))[0]
+def test_parzen_bandwidths_and_density_by_hand() -> None:
+    """Two observations on [0, 1] at 0.2 and 0.6: each kernel's bandwidth is its larger gap to
+    a neighbour, the bounds counting as neighbours except for the outermost points, which take
+    their one inner gap (0.4 each), clipped below at 1 / min(100, n + 2) = 0.25; the prior is
+    centred at 0.5 with the whole width. Weights 1, 1 and the prior's 1: a third each."""
+    low, high = np.zeros(1), np.ones(1)
+    good = Parzen(np.array([[0.2], [0.6]]), np.zeros((2, 0), dtype=int), low, high, [], 1.0,
+                  np.ones(2))
+    assert good.sigma[:, 0] == pytest.approx([0.4, 0.4, 1.0])
+
+    def truncated(x: float, mu: float, sd: float) -> float:
+        mass = 0.5 * (math.erf((1 - mu) / (sd * math.sqrt(2))) - math.erf(-mu / (sd * math.sqrt(2))))
+        return math.exp(-0.5 * ((x - mu) / sd) ** 2) / (sd * math.sqrt(2 * math.pi)) / mass
+
+    at = 0.3
+    by_hand = (truncated(at, 0.2, 0.4) + truncated(at, 0.6, 0.4) + truncated(at, 0.5, 1.0)) / 3
+    got = good.log_pdf(np.array([[at]]), np.zeros((1, 0), dtype=int))[0]
     assert got == pytest.approx(math.log(by_hand))
 
 
-def test_kde_categorical_kernel_is_aitchison_aitkens() -> None:
-    cats = np.array([[0], [1]])
-    kde = ProductKDE(np.zeros((2, 0)), cats, [3])
-    bw = 1.06 * float(np.std([0, 1], ddof=1)) * 2 ** (-1 / 5)  # 0.6525 < cap 2/3
-    assert kde.bw_cat[0] == pytest.approx(bw)
-    got = np.exp(kde.log_pdf(np.zeros((3, 0)), np.array([[0], [1], [2]])))
-    # Category 0: one kernel gives 1 - bw, the other bw / 2; category 2: bw / 2 from both.
-    assert got == pytest.approx([((1 - bw) + bw / 2) / 2, ((1 - bw) + bw / 2) / 2, bw / 2])
-    assert got.sum() == pytest.approx(1.0)
-
-
-def test_kde_bandwidth_is_floored_and_samples_stay_in_the_unit_interval() -> None:
-    kde = ProductKDE(np.full((4, 1), 0.999), np.zeros((4, 0), dtype=int), [], min_bandwidth=0.05)
-    assert kde.bw_num[0] == 0.05  # all equal: sd 0, floored
-    x, _ = kde.sample_near(np.random.default_rng(0), 500, bandwidth_factor=3)
-    assert x.min() >= 0.0 and x.max() <= 1.0
-    assert abs(float(np.median(x)) - 0.999) < 0.2  # near the observations, truncated at 1
+def test_parzen_min_sigma_floors_bandwidths_and_widen_spreads_the_samples() -> None:
+    low, high = np.zeros(1), np.ones(1)
+    points = np.array([[0.50], [0.501], [0.502], [0.503]])
+    floored = Parzen(points, np.zeros((4, 0), dtype=int), low, high, [], 1.0, np.ones(4),
+                     min_sigma=0.2)
+    assert floored.sigma[:4, 0] == pytest.approx([0.2] * 4)
+    # 98 points: bandwidths clipped at 1 / 100 of the width, far from the bounds.
+    many = np.linspace(0.49, 0.51, 98)[:, None]
+    tight = Parzen(many, np.zeros((98, 0), dtype=int), low, high, [], 1e-9, np.ones(98))
+    narrow, _ = tight.sample(np.random.default_rng(0), 2000)
+    wide, _ = tight.sample(np.random.default_rng(0), 2000, widen=3.0)
+    assert wide.min() >= 0.0 and wide.max() <= 1.0
+    assert 2.0 < np.std(wide) / np.std(narrow) < 4.0
 
 
 # ----------------------------------------------------------------- observations per budget
@@ -238,23 +241,38 @@ def test_a_configspace_with_conditions_is_refused_clearly() -> None:
     depth = cs.UniformIntegerHyperparameter("depth", lower=1, upper=4)
     space.add([kind, depth])
     space.add(cs.EqualsCondition(depth, kind, "a"))
-    with pytest.raises(ValueError, match="conditions or forbidden clauses.*sample_from"):
+    with pytest.raises(ValueError, match=r"conditions or forbidden clauses.*sample_from"):
         TuneBOHB(space, metric="loss", mode="min")
 
 
 # ----------------------------------------------------------------- through the Tuner
-def curve(config: dict[str, Any]) -> None:
-    """Loss falls with training towards (x - 0.7)^2 + (y - 0.2)^2; early epochs rank configs
-    roughly as the last does."""
-    final = (config["x"] - 0.7) ** 2 + (config["y"] - 0.2) ** 2
-    for step in range(1, 28):
-        report({"loss": final + 1.0 / step, "time_this_iter_s": 1.0})
+CENTRE = (0.2, 0.4, 0.6, 0.8)
+SPACE = {f"x{i}": uniform(0, 1) for i in range(4)}
+
+
+class Curve(Trainable):
+    """Loss falls with training towards the squared distance to CENTRE, one virtual second a
+    step; the iteration is restored on resume (the engine keeps it), so a paused trial goes
+    on. Early epochs rank configs as the last does."""
+
+    def setup(self, config: dict[str, Any]) -> None:
+        self.final = sum((config[f"x{i}"] - c) ** 2 for i, c in enumerate(CENTRE))
+
+    def step(self) -> dict[str, Any]:
+        step = self.iteration + 1
+        return {"loss": self.final + 1.0 / step, "time_this_iter_s": 1.0, "done": step >= 27}
+
+    def save_checkpoint(self, checkpoint_dir: str) -> dict[str, Any]:
+        return {}
+
+    def load_checkpoint(self, checkpoint: Any) -> None:
+        pass
 
 
 def fit(searcher: Searcher, scheduler: Any, seed: int, tmp_path: Path, name: str) -> float:
     grid = Tuner(
-        curve, param_space={"x": uniform(0, 1), "y": uniform(0, 1)},
-        tune_config=TuneConfig(metric="loss", mode="min", num_samples=60, search_alg=searcher,
+        Curve, param_space=SPACE,
+        tune_config=TuneConfig(metric="loss", mode="min", num_samples=80, search_alg=searcher,
                                scheduler=scheduler, seed=seed),
         run_config=RunConfig(name=name, storage_path=str(tmp_path), verbose=0),
         executor=SimulatedExecutor(n_workers=4),
@@ -265,6 +283,8 @@ def fit(searcher: Searcher, scheduler: Any, seed: int, tmp_path: Path, name: str
 
 
 def test_bohb_with_hyperband_for_bohb_beats_random_hyperband(tmp_path: Path) -> None:
+    # 80 trials of a 4-d problem on 4 simulated workers: 5x lower median loss (0.010 against
+    # 0.052 when written).
     ours, theirs = [], []
     for seed in range(4):
         ours.append(fit(TuneBOHB(seed=seed), HyperBandForBOHB(max_t=27, reduction_factor=3),
@@ -272,16 +292,22 @@ def test_bohb_with_hyperband_for_bohb_beats_random_hyperband(tmp_path: Path) -> 
         theirs.append(fit(BasicVariantGenerator(seed=seed),
                           HyperBandForBOHB(max_t=27, reduction_factor=3), seed, tmp_path,
                           f"random{seed}"))
-    assert np.median(ours) < np.median(theirs) / 2, (ours, theirs)
+    assert np.median(ours) < np.median(theirs) / 2.5, (ours, theirs)
 
 
 def test_bohb_runs_asynchronously_on_ashas_rungs(tmp_path: Path) -> None:
-    searcher = TuneBOHB(seed=1)
-    ours = fit(searcher, ASHAScheduler(max_t=27, grace_period=1, reduction_factor=3), 1,
-               tmp_path, "async")
-    assert searcher.budgets == [1.0, 3.0, 9.0, 27.0]
-    assert len(searcher.observations_at(1)) == 60  # every trial reached the first rung
-    assert ours < 0.01
+    ours, theirs = [], []
+    for seed in range(4):
+        searcher = TuneBOHB(seed=seed)
+        ours.append(fit(searcher, ASHAScheduler(max_t=27, grace_period=1, reduction_factor=3),
+                        seed, tmp_path, f"async{seed}"))
+        assert searcher.budgets == [1.0, 3.0, 9.0, 27.0]
+        assert len(searcher.observations_at(1)) == 80  # every trial reached the first rung
+        theirs.append(fit(BasicVariantGenerator(seed=seed),
+                          ASHAScheduler(max_t=27, grace_period=1, reduction_factor=3), seed,
+                          tmp_path, f"random{seed}"))
+    # 0.022 against 0.052 when written.
+    assert np.median(ours) < np.median(theirs) / 1.8, (ours, theirs)
 
 
 def test_bohb_through_a_concurrency_limiter_hears_the_budgets(tmp_path: Path) -> None:
@@ -294,9 +320,9 @@ def test_bohb_through_a_concurrency_limiter_hears_the_budgets(tmp_path: Path) ->
 
 def test_bohb_with_a_space_and_a_tuner_space_says_to_choose_one(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="define it in one place only"):
-        Tuner(curve, param_space={"x": uniform(0, 1), "y": uniform(0, 1)},
+        Tuner(Curve, param_space=SPACE,
               tune_config=TuneConfig(metric="loss", mode="min", num_samples=2,
-                                     search_alg=TuneBOHB({"x": uniform(0, 1)})),
+                                     search_alg=TuneBOHB({"x0": uniform(0, 1)})),
               run_config=RunConfig(storage_path=str(tmp_path), verbose=0)).fit()
 
 

@@ -27,6 +27,9 @@ from tuner.executors._protocol import (
 from tuner.output._log_to_file import output_to_files
 
 DICT_CHECKPOINT_FILE = "_dict_checkpoint.pkl"
+PATH_CHECKPOINT_FILE = "_checkpoint_path.txt"
+"""Where a `save_checkpoint` that returned a path inside its directory keeps that path
+(relative), so that `load_checkpoint` is handed the same path again, as Ray Tune does."""
 """Where the dict that `Trainable.save_checkpoint` may return is kept (the user's own data)."""
 
 
@@ -108,6 +111,15 @@ def _save(instance: Trainable, session: Session) -> CheckpointRef:
         if isinstance(data, dict):
             with open(os.path.join(local_dir, DICT_CHECKPOINT_FILE), "wb") as f:
                 pickle.dump(data, f)
+        elif isinstance(data, str | os.PathLike):
+            with open(os.path.join(local_dir, PATH_CHECKPOINT_FILE), "w") as f:
+                f.write(_inside(local_dir, os.fspath(data), type(instance).__name__))
+        elif data is not None:
+            raise TypeError(
+                f"{type(instance).__name__}.save_checkpoint returned {type(data).__name__}: "
+                "return None (the state is in the directory), a dict, or the path of a file "
+                "it wrote in the directory"
+            )
         return session.persist(local_dir)
     finally:
         shutil.rmtree(local_dir, ignore_errors=True)
@@ -119,11 +131,30 @@ def _load(instance: Trainable, session: Session) -> None:
         return
     with checkpoint.as_directory() as local_dir:
         dict_file = os.path.join(local_dir, DICT_CHECKPOINT_FILE)
+        path_file = os.path.join(local_dir, PATH_CHECKPOINT_FILE)
         if os.path.exists(dict_file):
             with open(dict_file, "rb") as f:
                 instance.load_checkpoint(pickle.load(f))
+        elif os.path.exists(path_file):
+            with open(path_file) as f:
+                relative = f.read()
+            instance.load_checkpoint(os.path.join(local_dir, relative) if relative else local_dir)
         else:
             instance.load_checkpoint(local_dir)
+
+
+def _inside(directory: str, path: str, owner: str) -> str:
+    """`path` relative to `directory` ("" for the directory itself); a ValueError if it lies
+    outside, where the checkpoint would not carry it."""
+    real_dir = os.path.realpath(directory)
+    real = os.path.realpath(path if os.path.isabs(path) else os.path.join(directory, path))
+    if os.path.commonpath([real_dir, real]) != real_dir:
+        raise ValueError(
+            f"{owner}.save_checkpoint returned {path!r}, which is outside its checkpoint "
+            f"directory {directory!r}: write the files there and return a path inside it"
+        )
+    relative = os.path.relpath(real, real_dir)
+    return "" if relative == "." else relative
 
 
 def run_class(
