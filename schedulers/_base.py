@@ -56,6 +56,10 @@ class TrialScheduler(abc.ABC):
     """False where the scheduler changes configs mid-trial (PBT), so that a model-based searcher's
     observations would not belong to the configs it proposed."""
 
+    copies_checkpoints: bool = False
+    """Whether it resumes trials from other trials' checkpoints (PBT's exploits), so that a
+    class trainable had better checkpoint often (the Tuner warns if it does not)."""
+
     supports_multi_objective: bool = False
     """Whether it ranks trials by several objectives (`metric` a list): the built-in ones that
     rank do, by non-dominated sorting (`searchers._ranking.Ranking`)."""

@@ -84,6 +84,7 @@ class PopulationBasedTraining(TrialScheduler):
 
     pauses_trials = True
     supports_model_based_searchers = False
+    copies_checkpoints = True
     supports_multi_objective = True
     supports_constraints = True
 

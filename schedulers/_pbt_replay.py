@@ -93,6 +93,7 @@ class PopulationBasedTrainingReplay(TrialScheduler):
 
     pauses_trials = True
     supports_model_based_searchers = False
+    copies_checkpoints = True
 
     def __init__(
         self,

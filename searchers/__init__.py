@@ -39,7 +39,7 @@ from searchers._variant_generator import BasicVariantGenerator
 
 if _typing.TYPE_CHECKING:
     from searchers._bayesopt import BayesOptSearch
-    from searchers._bohb import TuneBOHB
+    from searchers._bohb import BOHBConfig, TuneBOHB
     from searchers._concurrency import ConcurrencyLimiter
     from searchers._nsga2 import NSGA2Search
     from searchers._optuna import OptunaSearch
@@ -51,6 +51,7 @@ if _typing.TYPE_CHECKING:
 # public name -> the private module that defines it, imported on first access
 __getattr__, __dir__ = _lazy_exports(globals(), {
     "TRIAL_INDEX": "searchers._repeater",
+    "BOHBConfig": "searchers._bohb",
     "BayesOptSearch": "searchers._bayesopt",
     "ConcurrencyLimiter": "searchers._concurrency",
     "NSGA2Search": "searchers._nsga2",
@@ -68,6 +69,7 @@ __getattr__, __dir__ = _lazy_exports(globals(), {
 __all__ = [
     "FINISHED",
     "TRIAL_INDEX",
+    "BOHBConfig",
     "BasicVariantGenerator",
     "BayesOptSearch",
     "Categorical",

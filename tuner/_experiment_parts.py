@@ -84,7 +84,7 @@ def build_scheduler(
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
     if (
-        not scheduler.supports_model_based_searchers
+        scheduler.copies_checkpoints
         and kind is TrainableKind.CLASS
         and not ckpt.checkpoint_frequency
     ):

@@ -16,6 +16,7 @@ def test_all_is_importable_and_unique() -> None:
 
 def test_public_classes_of_private_modules_are_exported() -> None:
     internal = {"Param", "ModelSearcher", "NumericDim", "OrdinalDim", "Posterior", "GuardedMapping",
+                "Parzen",  # TPE's and BOHB's density (searchers/_parzen.py)
                 "GuardedList", "Spec", "UnresolvedError", "Acquisition", "Utility",
                 # The multi-objective math every package shares (searchers/_pareto.py, ...).
                 "Objectives", "Constraint", "Feasibility", "MetricNotReportedError", "Ranking",

@@ -30,17 +30,14 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from tuner.benchmarks._benchmark import COST, Benchmark
+from tuner.benchmarks._benchmark import Benchmark
 from tuner.benchmarks._catalog import BENCHMARKS, load
 from tuner.benchmarks._markdown import markdown_table, pairs_table
 from tuner.benchmarks._methods import PEERS, SEARCHERS, Method
 from tuner.benchmarks._regret import hypervolume_gap, regret, summary
-
-SCHEDULERS = ("fifo", "asha", "hyperband", "median", "pbt")
-"""The schedulers --scheduler takes (FIFO is always run as the baseline)."""
+from tuner.benchmarks._schedulers import SCHEDULERS, compare_schedulers
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -133,76 +130,6 @@ def compare_searchers(benchmark: Benchmark, methods: list[Method], *, seeds: int
               flush=True)
     curve = pd.concat(curves, ignore_index=True)
     return curve, summary(curve, evaluations=evaluations)
-
-
-def _scheduler(name: str, benchmark: Benchmark) -> Any:
-    import schedulers
-    import searchers
-
-    metric, mode, epochs = benchmark.metric[0], benchmark.mode[0], benchmark.epochs
-    if name == "fifo":
-        return None
-    if name == "asha":
-        return schedulers.ASHAScheduler(metric=metric, mode=mode, max_t=epochs,
-                                        grace_period=1, reduction_factor=3)
-    if name == "hyperband":
-        return schedulers.HyperBandScheduler(metric=metric, mode=mode, max_t=epochs,
-                                             reduction_factor=3)
-    if name == "median":
-        return schedulers.MedianStoppingRule("training_iteration", metric=metric, mode=mode,
-                                             grace_period=max(1, epochs // 10))
-    # PBT: explore a neighbouring value of a choice (or resample it), every tenth of the run.
-    return schedulers.PopulationBasedTraining(
-        "training_iteration", metric=metric, mode=mode,
-        perturbation_interval=_pbt_interval(benchmark),
-        hyperparam_mutations={key: list(domain.categories)
-                              for key, domain in benchmark.space.items()
-                              if isinstance(domain, searchers.Categorical)}, seed=0)
-
-
-def _pbt_interval(benchmark: Benchmark) -> int:
-    """PBT perturbs (and its trials checkpoint) every tenth of a run."""
-    return max(1, benchmark.epochs // 10)
-
-
-def full_training_cost(benchmark: Benchmark, draws: int = 200) -> float:
-    """The median cost in seconds of training a random config to the end."""
-    rng = np.random.default_rng(0)
-    costs = []
-    for _ in range(draws):
-        config = {name: domain.sample(rng) for name, domain in benchmark.space.items()}
-        costs.append(benchmark.evaluate(config, 0)[COST])
-    return float(np.median(costs))
-
-
-def compare_schedulers(benchmark: Benchmark, names: list[str], *, seeds: int, workers: int,
-                       budget: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Random search under FIFO and each scheduler of `names`, for `budget` full trainings of
-    virtual time on `workers` workers: the regret curves, and their summary at a quarter, half
-    and all of the time."""
-    from searchers import BasicVariantGenerator
-    from tuner.benchmarks._runner import run
-
-    if benchmark.epochs == 1:
-        raise SystemExit(f"{benchmark.name} has no learning curves: schedulers need a "
-                         "benchmark with epochs (a table's)")
-    seconds = budget * full_training_cost(benchmark) / workers
-    curves = []
-    for name in ["fifo", *(n for n in names if n != "fifo")]:
-        start = time.perf_counter()
-        # PBT trains one population (4 per worker) to the end; the others start trials until
-        # the time is up.
-        trials = 4 * workers if name == "pbt" else 100_000
-        for seed in range(seeds):
-            rows = run(benchmark, lambda s: BasicVariantGenerator(seed=s), seed=seed,
-                       evaluations=trials, n_workers=workers, per_epoch=True,
-                       scheduler=_scheduler(name, benchmark), metric=benchmark.metric[0],
-                       mode=benchmark.mode[0], time_budget_s=seconds, method=name,
-                       checkpoint_frequency=_pbt_interval(benchmark) if name == "pbt" else 0)
-            curves.append(regret(benchmark, rows))
-        print(f"  {name}: {seeds} seeds in {time.perf_counter() - start:.1f} s", flush=True)
-    curve = pd.concat(curves, ignore_index=True)
-    return curve, summary(curve, seconds=[seconds / 4, seconds / 2, seconds])
 
 
 def _run(args: argparse.Namespace) -> int:

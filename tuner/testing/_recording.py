@@ -100,6 +100,7 @@ class RecordingScheduler(TrialScheduler):
         # What the loop reads of a scheduler's class, from the wrapped one.
         self.pauses_trials = scheduler.pauses_trials
         self.supports_model_based_searchers = scheduler.supports_model_based_searchers
+        self.copies_checkpoints = scheduler.copies_checkpoints
         self.supports_multi_objective = scheduler.supports_multi_objective
         self.supports_constraints = scheduler.supports_constraints
         self.problems: list[str] = []
