@@ -173,6 +173,50 @@ def test_dict_checkpoints_round_trip(tmp_path: Path) -> None:
     assert grid[0].metrics["value"] == 4
 
 
+class PathState(DictState):
+    """Returns the path of the file it wrote, as Ray's older examples do; loading gets it."""
+
+    def save_checkpoint(self, checkpoint_dir: str) -> str:
+        path = os.path.join(checkpoint_dir, "sub", "state.json")
+        os.makedirs(os.path.dirname(path))
+        with open(path, "w") as f:
+            json.dump({"total": self.total}, f)
+        return path
+
+    def load_checkpoint(self, checkpoint: str | dict[str, Any]) -> None:
+        assert isinstance(checkpoint, str) and checkpoint.endswith(os.path.join("sub", "state.json"))
+        with open(checkpoint) as f:
+            self.total = json.load(f)["total"]
+
+
+def test_a_returned_path_inside_the_checkpoint_is_handed_back_to_load(tmp_path: Path) -> None:
+    grid = fit(PathState, tmp_path, scheduler=PauseOnce(), executor=LocalExecutor(num_cpus=1),
+               rates=[1.0])
+    assert grid[0].status == "TERMINATED"
+    assert grid[0].metrics["value"] == 4  # resumed at 2 from the file, not started over
+
+
+class OutsidePath(DictState):
+    def save_checkpoint(self, checkpoint_dir: str) -> str:
+        return os.path.join(os.path.dirname(checkpoint_dir), "elsewhere.json")
+
+
+class WrongType(DictState):
+    def save_checkpoint(self, checkpoint_dir: str) -> Any:
+        return 42
+
+
+def test_a_path_outside_the_checkpoint_or_a_wrong_type_errors_clearly(tmp_path: Path) -> None:
+    outside = fit(OutsidePath, tmp_path / "a", scheduler=PauseOnce(), executor=InProcessExecutor(),
+                  rates=[1.0])
+    assert outside[0].status == "ERROR"
+    assert "outside its checkpoint directory" in outside[0].error.traceback  # type: ignore[union-attr]
+    wrong = fit(WrongType, tmp_path / "b", scheduler=PauseOnce(), executor=InProcessExecutor(),
+                rates=[1.0])
+    assert wrong[0].status == "ERROR"
+    assert "save_checkpoint returned int" in wrong[0].error.traceback  # type: ignore[union-attr]
+
+
 class PauseAtTwo(FIFOScheduler):
     """Asks to pause every trial at iteration 2, even on a result that says done."""
 
