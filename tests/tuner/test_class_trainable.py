@@ -176,7 +176,7 @@ def test_dict_checkpoints_round_trip(tmp_path: Path) -> None:
 class PathState(DictState):
     """Returns the path of the file it wrote, as Ray's older examples do; loading gets it."""
 
-    def save_checkpoint(self, checkpoint_dir: str) -> str:
+    def save_checkpoint(self, checkpoint_dir: str) -> str:  # type: ignore[override]
         path = os.path.join(checkpoint_dir, "sub", "state.json")
         os.makedirs(os.path.dirname(path))
         with open(path, "w") as f:
@@ -197,7 +197,7 @@ def test_a_returned_path_inside_the_checkpoint_is_handed_back_to_load(tmp_path: 
 
 
 class OutsidePath(DictState):
-    def save_checkpoint(self, checkpoint_dir: str) -> str:
+    def save_checkpoint(self, checkpoint_dir: str) -> str:  # type: ignore[override]
         return os.path.join(os.path.dirname(checkpoint_dir), "elsewhere.json")
 
 
@@ -210,11 +210,11 @@ def test_a_path_outside_the_checkpoint_or_a_wrong_type_errors_clearly(tmp_path: 
     outside = fit(OutsidePath, tmp_path / "a", scheduler=PauseOnce(), executor=InProcessExecutor(),
                   rates=[1.0])
     assert outside[0].status == "ERROR"
-    assert "outside its checkpoint directory" in outside[0].error.traceback  # type: ignore[union-attr]
+    assert "outside its checkpoint directory" in outside[0].error.traceback
     wrong = fit(WrongType, tmp_path / "b", scheduler=PauseOnce(), executor=InProcessExecutor(),
                 rates=[1.0])
     assert wrong[0].status == "ERROR"
-    assert "save_checkpoint returned int" in wrong[0].error.traceback  # type: ignore[union-attr]
+    assert "save_checkpoint returned int" in wrong[0].error.traceback
 
 
 class PauseAtTwo(FIFOScheduler):
