@@ -18,6 +18,7 @@ import heapq
 import logging
 import math
 import tempfile
+import warnings
 from typing import Any
 
 import pandas as pd
@@ -59,7 +60,9 @@ def run_reference_dehb(
     sign = 1.0 if objective.mode == "min" else -1.0
     seeds = evaluation_seeds(seed)
     rows: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="dehb-ref-") as output:
+    # dehb calls ConfigSpace functions that ConfigSpace 1.x deprecates: its warnings, not ours.
+    with tempfile.TemporaryDirectory(prefix="dehb-ref-") as output, warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
         optimizer = DEHB(cs=configspace_of(benchmark), f=None, min_fidelity=min_t,
                          max_fidelity=benchmark.epochs, eta=reduction_factor, n_workers=1,
                          output_path=output, seed=seed, save_freq=None)

@@ -1,0 +1,73 @@
+"""The multi-fidelity methods of the suite on the real tables: BOHB and DEHB through the Tuner in
+virtual time, and the reference `dehb` package driven in the same virtual time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tuner.benchmarks import load, regret
+from tuner.benchmarks._runner import evaluation_seeds
+from tuner.benchmarks._schedulers import SCHEDULERS, compare_schedulers, full_training_cost, method
+
+dehb = pytest.importorskip("dehb")  # `pip install --no-deps dehb`: the README's test command
+
+
+def test_the_reference_dehb_runs_in_virtual_time_on_a_table() -> None:
+    from tuner.benchmarks._dehb_reference import configspace_of, run_reference_dehb
+
+    bench = load("naval_propulsion")
+    seconds = 8 * full_training_cost(bench) / 4
+    rows = run_reference_dehb(bench, seed=0, n_workers=4, time_budget_s=seconds)
+    assert len(rows) > 20
+    assert rows["time"].is_monotonic_increasing and rows["time"].iloc[-1] <= seconds
+    # Every job ran to one of DEHB's fidelities: 100 epochs, a third of it, ... down to 1.
+    fidelities = {100 / 3**k for k in range(5)}
+    assert set(rows["epoch"]) <= {max(1, round(f)) for f in fidelities}
+    assert rows["epoch"].min() == 1 and rows["epoch"].nunique() >= 3
+    # A job's cost is its epochs' share of the table's training time, and its metric the
+    # curve's value at its last epoch, with the noise seed of its start position.
+    first = rows.sort_values("trial").iloc[0]
+    config = {name: first[f"config/{name}"] for name in bench.space}
+    curve = bench.learning_curve(config, next(evaluation_seeds(0)))
+    epochs = int(first["epoch"])
+    assert first["val_loss"] == pytest.approx(curve[epochs - 1]["val_loss"])
+    assert first["time_this_iter_s"] == pytest.approx(
+        sum(step["time_this_iter_s"] for step in curve[:epochs]))
+    # Same seed, same run: the reference is seeded.
+    again = run_reference_dehb(bench, seed=0, n_workers=4, time_budget_s=seconds)
+    pd.testing.assert_frame_equal(rows, again)
+    curve_frame = regret(bench, rows)
+    assert len(curve_frame) == len(rows)
+    assert curve_frame["regret"].iloc[-1] < curve_frame["regret"].iloc[0]
+    # The space as ConfigSpace: numeric choices become ordinals in ascending order.
+    space = configspace_of(bench)
+    assert list(space["n_units_1"].sequence) == sorted(bench.space["n_units_1"].categories)
+
+
+@pytest.mark.slow
+def test_bohb_and_dehb_beat_random_hyperband_on_a_table(tmp_path: Path) -> None:
+    """Three seeds, 40 full trainings of virtual time on 4 workers: the model-based methods
+    end with a lower median regret than HyperBand and ASHA with random sampling."""
+    bench = load("naval_propulsion")
+    curve, _ = compare_schedulers(bench, ["hyperband", "asha", "bohb", "dehb", "dehb-ref"],
+                                  seeds=3, workers=4, budget=40)
+    final = curve.groupby(["method", "seed"])["regret"].last().groupby("method").median()
+    assert final["bohb"] < min(final["hyperband"], final["asha"]), final
+    assert final["dehb"] < min(final["hyperband"], final["asha"]), final
+    assert set(final.index) == {"fifo", "hyperband", "asha", "bohb", "dehb", "dehb-ref"}
+
+
+def test_every_scheduler_method_builds_on_a_table() -> None:
+    bench = load("parkinsons_telemonitoring")
+    for name in SCHEDULERS:
+        if name == "dehb-ref":
+            continue  # not a Tuner method
+        how = method(name, bench)
+        assert how.searcher(0) is not None
+        scheduler = how.scheduler()
+        assert (scheduler is None) == (name == "fifo")
+    with pytest.raises(ValueError, match="unknown scheduler 'nope'"):
+        method("nope", bench)
