@@ -260,7 +260,7 @@ def test_a_rung_that_waits_opens_the_next_bracket() -> None:
     assert all(c not in [driver.configs[t] for t in first] for c in new)  # evolved, not promoted
 
 
-def test_from_the_second_iteration_every_job_evolves_from_the_lower_budget(
+def test_from_the_second_iteration_every_job_evolves_from_the_rung_below(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     driver = Driver(make())
@@ -286,6 +286,21 @@ def test_from_the_second_iteration_every_job_evolves_from_the_lower_budget(
     trial = driver.start()  # rung 1 of bracket 3, budget 3: parents are budget 1's best 3
     assert driver.dehb.trial_budget(trial) == 3.0
     assert pools[-1] == (3, best_at_1)
+    driver.finish(trial, 0.5)
+    # The first rung of a bracket that starts higher draws its parents from its own budget's
+    # subpopulation, as the reference package does (bracket 4 starts at budget 3).
+    checked = 0
+    for _ in range(40):
+        trial = driver.start()
+        job = driver.dehb._live[trial]
+        bracket = next(b for b in driver.dehb._brackets if job in b.jobs[0] or any(
+            job in rung for rung in b.jobs))
+        if job in bracket.jobs[0] and job.budget > 0:
+            own = driver.dehb.populations[job.budget]
+            assert pools[-1] == (bracket.plan.sizes[0], own.best(bracket.plan.sizes[0]).tolist())
+            checked += 1
+        driver.finish(trial, float(rng.random()))
+    assert checked >= 5
 
 
 def test_a_trial_that_ends_early_counts_with_its_last_result() -> None:

@@ -1,9 +1,10 @@
 """The reference DEHB (the `dehb` package of Awad et al.) on a benchmark, in the same virtual time
 as `run`: its ask/tell interface driven by a simulated cluster of `n_workers`.
 
-Each job DEHB asks for trains a config to its fidelity (epochs) from scratch: the job costs the
-benchmark's seconds for those epochs and reports the learning curve's value at the last of
-them. Workers take the next job as soon as they are free, DEHB's asynchronous way, so jobs
+Each job DEHB asks for trains a config from scratch to the first whole epoch at or past its
+fidelity (as a trial under a scheduler of ours stops at the first result that reaches its
+budget, so that both pay the same for the same budget): the job costs the benchmark's seconds
+for those epochs and reports the learning curve's value at the last of them. Workers take the next job as soon as they are free, DEHB's asynchronous way, so jobs
 overlap as they would on a cluster, and results are told in the order they finish. The i-th
 job to start evaluates with the i-th noise seed of `evaluation_seeds(seed)`, as `run`'s trials
 do, so the two see the same noise.
@@ -72,7 +73,7 @@ def run_reference_dehb(
             while len(running) < n_workers and now < time_budget_s:
                 job = optimizer.ask()
                 config = dict(job["config"])
-                epochs = max(1, min(benchmark.epochs, round(float(job["fidelity"]))))
+                epochs = epochs_for(float(job["fidelity"]), benchmark.epochs)
                 curve = benchmark.learning_curve(config, next(seeds))[:epochs]
                 cost = float(sum(step[COST] for step in curve))
                 result = dict(curve[-1])
@@ -94,6 +95,12 @@ def run_reference_dehb(
             })
     columns = [*ROW_FIELDS, *benchmark.columns, *(f"config/{n}" for n in benchmark.space)]
     return pd.DataFrame(rows, columns=columns)
+
+
+def epochs_for(fidelity: float, most: int) -> int:
+    """The epochs a job of `fidelity` trains: the first whole one at or past it (a hair of
+    float error below a whole number counts as that number), at most `most`."""
+    return max(1, min(most, math.ceil(fidelity - 1e-9)))
 
 
 def configspace_of(benchmark: Benchmark) -> Any:
