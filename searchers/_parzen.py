@@ -50,6 +50,12 @@ class Parzen:
 
     The observations weigh `weights` (TPE's ramp by age if None), the prior `prior_weight`.
     No bandwidth is below `min_sigma` (in axis units).
+
+    A category kernel puts its observed category's weight 1 and `prior_weight / n` on every
+    category (then normalised). With `size_free_smoothing` that share is scaled by `2 / size`:
+    a kernel moves about the same mass off its category whatever the number of categories
+    (as much as with two), where the per-category share makes kernels on five or more
+    categories nearly flat with few observations (0.4 of the mass off at n = 5, C = 5).
     """
 
     def __init__(
@@ -62,6 +68,8 @@ class Parzen:
         prior_weight: float,
         weights: NDArray[np.float64] | None = None,
         min_sigma: float = 0.0,
+        *,
+        size_free_smoothing: bool = False,
     ) -> None:
         n = x_num.shape[0]
         width = high - low
@@ -78,7 +86,8 @@ class Parzen:
         )
         self.cat_probs = []
         for j, size in enumerate(sizes):
-            probs = np.full((n + 1, size), prior_weight / max(n, 1))
+            share = prior_weight / max(n, 1) * (2.0 / size if size_free_smoothing else 1.0)
+            probs = np.full((n + 1, size), share)
             probs[np.arange(n), x_cat[:, j]] += 1.0
             probs[n, :] = 1.0  # the prior: uniform
             self.cat_probs.append(probs / probs.sum(axis=1, keepdims=True))

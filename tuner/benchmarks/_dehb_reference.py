@@ -43,8 +43,8 @@ def run_reference_dehb(
     min_t: float = 1,
     reduction_factor: float = 3,
 ) -> pd.DataFrame:
-    """The reference DEHB on `benchmark` for `time_budget_s` virtual seconds; one row per job
-    (`run`'s columns), in the order jobs finished.
+    """The reference DEHB on `benchmark` for `time_budget_s` virtual seconds; one row per epoch
+    of each job (`run`'s columns), in the order they arrived.
 
     Raises:
         SystemExit: `dehb` (or ConfigSpace) is not installed; the message says how.
@@ -67,7 +67,7 @@ def run_reference_dehb(
         optimizer = DEHB(cs=configspace_of(benchmark), f=None, min_fidelity=min_t,
                          max_fidelity=benchmark.epochs, eta=reduction_factor, n_workers=1,
                          output_path=output, seed=seed, save_freq=None)
-        running: list[tuple[float, int, dict[str, Any], dict[str, Any], dict[str, Any]]] = []
+        running: list[tuple[float, int, dict[str, Any], float, dict[str, Any]]] = []
         now, started = 0.0, 0
         while True:
             while len(running) < n_workers and now < time_budget_s:
@@ -75,26 +75,32 @@ def run_reference_dehb(
                 config = dict(job["config"])
                 epochs = epochs_for(float(job["fidelity"]), benchmark.epochs)
                 curve = benchmark.learning_curve(config, next(seeds))[:epochs]
-                cost = float(sum(step[COST] for step in curve))
-                result = dict(curve[-1])
-                heapq.heappush(running, (now + cost, started, job, config,
-                                         {**result, "epoch": epochs, COST: cost}))
+                # Every epoch's result is observed when it is done, as a trial's are (the
+                # incumbent is the best result of any epoch): rows for them all.
+                at = now
+                for epoch, step in enumerate(curve, start=1):
+                    at += float(step[COST])
+                    rows.append({
+                        "method": METHOD, "seed": seed, "trial": started, "epoch": epoch,
+                        "time": at, COST: float(step[COST]),
+                        **{column: step[column] for column in benchmark.columns},
+                        **{f"config/{name}": config[name] for name in benchmark.space},
+                    })
+                heapq.heappush(running, (at, started, job, at - now, dict(curve[-1])))
                 started += 1
             if not running:
                 break
-            now, index, job, config, result = heapq.heappop(running)
+            now, _, job, cost, result = heapq.heappop(running)
             if now > time_budget_s:
                 break
             optimizer.tell(job, {"fitness": sign * float(result[objective.metric]),
-                                 "cost": result[COST]})
-            rows.append({
-                "method": METHOD, "seed": seed, "evaluation": len(rows), "trial": index,
-                "epoch": result["epoch"], "time": now, COST: result[COST],
-                **{column: result[column] for column in benchmark.columns},
-                **{f"config/{name}": config[name] for name in benchmark.space},
-            })
+                                 "cost": cost})
     columns = [*ROW_FIELDS, *benchmark.columns, *(f"config/{n}" for n in benchmark.space)]
-    return pd.DataFrame(rows, columns=columns)
+    arrived = sorted((row for row in rows if row["time"] <= time_budget_s),
+                     key=lambda row: (row["time"], row["trial"]))
+    for position, row in enumerate(arrived):
+        row["evaluation"] = position
+    return pd.DataFrame(arrived, columns=columns)
 
 
 def epochs_for(fidelity: float, most: int) -> int:

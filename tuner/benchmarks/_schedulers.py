@@ -27,10 +27,10 @@ REDUCTION_FACTOR = 3
 
 @dataclass(frozen=True)
 class SchedulerMethod:
-    """A searcher (built from the run's seed) and a scheduler (None: FIFO)."""
+    """A searcher and a scheduler (None: FIFO), each built from the run's seed."""
 
     searcher: Callable[[int], Any]
-    scheduler: Callable[[], Any]
+    scheduler: Callable[[int], Any]
     checkpoint_frequency: int = 0
     population: bool = False
     """Trains one population to the end (PBT) instead of starting trials until the time is
@@ -51,36 +51,36 @@ def method(name: str, benchmark: Benchmark) -> SchedulerMethod:
     def bohb(seed: int) -> Any:
         return searchers.TuneBOHB(seed=seed)
 
-    def asha() -> Any:
+    def asha(seed: int) -> Any:
         return schedulers.ASHAScheduler(metric=metric, mode=mode, max_t=epochs, grace_period=1,
                                         reduction_factor=rf)
 
     if name == "fifo":
-        return SchedulerMethod(random, lambda: None)
+        return SchedulerMethod(random, lambda seed: None)
     if name == "asha":
         return SchedulerMethod(random, asha)
     if name == "hyperband":
-        return SchedulerMethod(random, lambda: schedulers.HyperBandScheduler(
+        return SchedulerMethod(random, lambda seed: schedulers.HyperBandScheduler(
             metric=metric, mode=mode, max_t=epochs, reduction_factor=rf))
     if name == "median":
-        return SchedulerMethod(random, lambda: schedulers.MedianStoppingRule(
+        return SchedulerMethod(random, lambda seed: schedulers.MedianStoppingRule(
             "training_iteration", metric=metric, mode=mode, grace_period=max(1, epochs // 10)))
     if name == "bohb":
-        return SchedulerMethod(bohb, lambda: schedulers.HyperBandForBOHB(
+        return SchedulerMethod(bohb, lambda seed: schedulers.HyperBandForBOHB(
             metric=metric, mode=mode, max_t=epochs, reduction_factor=rf))
     if name == "bohb-asha":
         return SchedulerMethod(bohb, asha)
     if name == "dehb":
-        return SchedulerMethod(random, lambda: schedulers.DEHB(
-            metric=metric, mode=mode, max_t=epochs, min_t=1, reduction_factor=rf))
+        return SchedulerMethod(random, lambda seed: schedulers.DEHB(
+            metric=metric, mode=mode, max_t=epochs, min_t=1, reduction_factor=rf, seed=seed))
     if name == "pbt":
         # Explore a neighbouring value of a choice (or resample it), every tenth of the run.
-        return SchedulerMethod(random, lambda: schedulers.PopulationBasedTraining(
+        return SchedulerMethod(random, lambda seed: schedulers.PopulationBasedTraining(
             "training_iteration", metric=metric, mode=mode,
             perturbation_interval=pbt_interval(benchmark),
             hyperparam_mutations={key: list(domain.categories)
                                   for key, domain in benchmark.space.items()
-                                  if isinstance(domain, searchers.Categorical)}, seed=0),
+                                  if isinstance(domain, searchers.Categorical)}, seed=seed),
             checkpoint_frequency=pbt_interval(benchmark), population=True)
     raise ValueError(f"unknown scheduler {name!r}: use one of {', '.join(SCHEDULERS)}")
 
@@ -123,7 +123,7 @@ def compare_schedulers(benchmark: Benchmark, names: list[str], *, seeds: int, wo
                 how = method(name, benchmark)
                 rows = run(benchmark, how.searcher, seed=seed,
                            evaluations=4 * workers if how.population else 100_000,
-                           n_workers=workers, per_epoch=True, scheduler=how.scheduler(),
+                           n_workers=workers, per_epoch=True, scheduler=how.scheduler(seed),
                            metric=benchmark.metric[0], mode=benchmark.mode[0],
                            time_budget_s=seconds, method=name,
                            checkpoint_frequency=how.checkpoint_frequency)
