@@ -47,8 +47,10 @@ class DEHB(TrialScheduler):
 
     - Budgets ``b_i = max_t * eta**(i - s_max)``, ``s_max = floor(log_eta(max_t / min_t))``.
       Brackets cycle as in HyperBand, most exploratory first: bracket j has
-      ``s = s_max - j mod (s_max + 1)`` halvings, ``ceil((s_max + 1) / (s + 1) * eta**s)``
-      configs at budget ``b_{s_max - s}``, a ``1/eta`` share of them at each budget after it.
+      ``s = s_max - j mod (s_max + 1)`` halvings, ``floor((s_max + 1) / (s + 1)) * eta**s``
+      configs at budget ``b_{s_max - s}`` (the reference package's count, smaller than
+      HyperBand's after the first bracket: see `BracketPlan.of`), a ``1/eta`` share of them at
+      each budget after it.
     - Each budget has a DE subpopulation, as large as the most configs that budget gets in a
       bracket, initialised uniformly in the unit cube (see `schedulers._dehb_space` for how a
       space maps to it) with fitness +inf.
@@ -96,7 +98,7 @@ class DEHB(TrialScheduler):
         >>> dehb = DEHB(metric="loss", mode="min", max_t=9, min_t=1,
         ...             space={"x": uniform(0, 1)}, seed=0)
         >>> dehb.brackets
-        [[(1.0, 9), (3.0, 3), (9.0, 1)], [(3.0, 5), (9.0, 1)], [(9.0, 3)]]
+        [[(1.0, 9), (3.0, 3), (9.0, 1)], [(3.0, 3), (9.0, 1)], [(9.0, 3)]]
         >>> run = dehb.suggest(WaitingList([TrialView("t0", {}, TrialStatus.PENDING)]))
         >>> run.trial_id, sorted(run.config)
         ('t0', ['x'])

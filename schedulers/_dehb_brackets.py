@@ -72,16 +72,24 @@ class BracketPlan:
 
     @classmethod
     def of(cls, j: int, s_max: int, eta: float) -> BracketPlan:
-        """The plan of bracket `j` (0-based) of a run, most exploratory first, as in HyperBand.
+        """The plan of bracket `j` (0-based) of a run, most exploratory first.
+
+        Bracket ``s`` starts ``floor(floor((s_max + 1) / (s + 1)) * eta**s)`` configs and keeps
+        ``floor(n / eta**k)`` (at least 1) at its k-th rung: the schedule of the reference
+        `dehb` package, whose brackets after the first are smaller than HyperBand's
+        ``ceil((s_max + 1) / (s + 1) * eta**s)``. Measured with HyperBand's sizes instead
+        (10 seeds, 4 workers, 100 trainings of virtual time): median final regret 0.743
+        against 0.522 on NAS-Bench-201 cifar10 and 0.00454 against 0.00359 on HPOLib
+        parkinsons (20 seeds), 1.5e-05 against 1.9e-05 on HPOLib naval (20 seeds).
 
         Example:
             >>> [BracketPlan.of(j, 2, 3).sizes for j in range(4)]
-            [(9, 3, 1), (5, 1), (3,), (9, 3, 1)]
+            [(9, 3, 1), (3, 1), (3,), (9, 3, 1)]
         """
         s = s_max - j % (s_max + 1)
         rate = Fraction(eta)  # exact: no 11.999... configs
-        n = math.ceil(Fraction(s_max + 1, s + 1) * rate**s)
-        sizes = tuple(math.floor(n / rate**k) for k in range(s + 1))
+        n = math.floor(math.floor(Fraction(s_max + 1, s + 1)) * rate**s)
+        sizes = tuple(max(1, math.floor(n / rate**k)) for k in range(s + 1))
         return cls(s, tuple(range(s_max - s, s_max + 1)), sizes)
 
 
@@ -91,7 +99,7 @@ def population_sizes(s_max: int, eta: float) -> list[int]:
 
     Example:
         >>> population_sizes(2, 3)
-        [9, 5, 3]
+        [9, 3, 3]
     """
     sizes = [0] * (s_max + 1)
     for j in range(s_max + 1):

@@ -275,11 +275,11 @@ def test_the_contract_catches_decisions_that_differ_between_runs(tmp_path: Path)
 
 # ---------------------------------------------------------------------------- DEHB
 class TestDEHB(SchedulerContract):
-    # With max_t=9, min_t=1, eta=3 and 4 workers: trials 0-8 run to budget 1, 9-16 to 3 and
-    # 17-19 to 9 (the first bracket's rungs interleave with the next brackets' first rungs).
+    # With max_t=9, min_t=1, eta=3 and 4 workers: trials 0-8 run to budget 1, the later ones
+    # to 3 and 9 (the first bracket's rungs interleave with the next brackets' first rungs).
     num_samples = 20
     fail_trial = 17  # fails at step 4 of its 9, twice: its job counts with its last result
-    interrupt_after = 20  # of 60 results
+    interrupt_after = 20  # about a third of the results
 
     def make_scheduler(self) -> TrialScheduler:
         return DEHB(max_t=9, min_t=1, reduction_factor=3, seed=0)

@@ -56,24 +56,24 @@ CONTINUE, STOP = Decision.CONTINUE, Decision.STOP
 
 # ---------------------------------------------------------------------------- budgets, brackets
 def test_budgets_and_brackets_for_max_t_9() -> None:
-    """s_max = 2; n_s = ceil(3 / (s + 1) * 3**s): 9, ceil(4.5) = 5, 3."""
+    """s_max = 2; n_s = floor(3 / (s + 1)) * 3**s (the reference dehb's): 9, 1 * 3 = 3, 3."""
     dehb = DEHB(max_t=9, min_t=1, reduction_factor=3)
     assert dehb.budgets == (1.0, 3.0, 9.0)
-    assert dehb.brackets == [[(1.0, 9), (3.0, 3), (9.0, 1)], [(3.0, 5), (9.0, 1)], [(9.0, 3)]]
-    assert population_sizes(2, 3) == [9, 5, 3]
+    assert dehb.brackets == [[(1.0, 9), (3.0, 3), (9.0, 1)], [(3.0, 3), (9.0, 1)], [(9.0, 3)]]
+    assert population_sizes(2, 3) == [9, 3, 3]
 
 
 def test_budgets_and_brackets_for_max_t_27() -> None:
-    """s_max = 3; n_s = ceil(4 / (s + 1) * 3**s): 27, 12, 6, 4; then floor(n_s / 3**k)."""
+    """s_max = 3; n_s = floor(4 / (s + 1)) * 3**s: 27, 9, 6, 4; then floor(n_s / 3**k)."""
     dehb = DEHB(max_t=27, min_t=1, reduction_factor=3)
     assert dehb.budgets == (1.0, 3.0, 9.0, 27.0)
     assert dehb.brackets == [
         [(1.0, 27), (3.0, 9), (9.0, 3), (27.0, 1)],
-        [(3.0, 12), (9.0, 4), (27.0, 1)],
+        [(3.0, 9), (9.0, 3), (27.0, 1)],
         [(9.0, 6), (27.0, 2)],
         [(27.0, 4)],
     ]
-    assert population_sizes(3, 3) == [27, 12, 6, 4]
+    assert population_sizes(3, 3) == [27, 9, 6, 4]
     assert BracketPlan.of(4, 3, 3) == BracketPlan.of(0, 3, 3)  # the next iteration begins
     assert BracketPlan.of(6, 3, 3).rungs == (2, 3)
 
@@ -91,9 +91,10 @@ def test_bracket_arithmetic(s_max: int, eta: float, j: int) -> None:
     plan = BracketPlan.of(j, s_max, eta)
     assert plan.s == s_max - j % (s_max + 1)
     assert plan.rungs == tuple(range(s_max - plan.s, s_max + 1))
-    assert plan.sizes[0] == math.ceil((s_max + 1) / (plan.s + 1) * eta**plan.s - 1e-9)
+    assert plan.sizes[0] == max(1, math.floor(
+        math.floor((s_max + 1) / (plan.s + 1)) * eta**plan.s + 1e-9))
     for k, size in enumerate(plan.sizes):
-        assert size == math.floor(plan.sizes[0] / eta**k + 1e-9) and size >= 1
+        assert size == max(1, math.floor(plan.sizes[0] / eta**k + 1e-9))
     sizes = population_sizes(s_max, eta)
     assert all(sizes[b] >= n for b, n in zip(plan.rungs, plan.sizes, strict=True))
 
@@ -254,8 +255,8 @@ def test_a_rung_that_waits_opens_the_next_bracket() -> None:
     first = [driver.start() for _ in range(9)]
     driver.finish(first[0], 0.5)  # eight still run: rung 3 of bracket 0 cannot start
     later = [driver.start() for _ in range(6)]
-    # bracket 1 (5 configs at 3), then bracket 2 (3 at 9) while bracket 1's rung waits too
-    assert [driver.dehb.trial_budget(t) for t in later] == [3.0] * 5 + [9.0]
+    # bracket 1 (3 configs at 3), then bracket 2 (3 at 9) while bracket 1's rung waits too
+    assert [driver.dehb.trial_budget(t) for t in later] == [3.0] * 3 + [9.0] * 3
     new = [c for t, c in driver.configs.items() if t not in first]
     assert all(c not in [driver.configs[t] for t in first] for c in new)  # evolved, not promoted
 
