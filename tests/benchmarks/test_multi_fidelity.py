@@ -70,12 +70,14 @@ def test_bohb_beats_random_hyperband_and_dehb_beats_fifo_on_a_table(tmp_path: Pa
 
 def test_every_scheduler_method_builds_on_a_table() -> None:
     bench = load("parkinsons_telemonitoring")
-    for name in SCHEDULERS:
-        if name == "dehb-ref":
-            continue  # not a Tuner method
+    expected = {"fifo": "NoneType", "asha": "AsyncHyperBandScheduler", "hyperband": "HyperBandScheduler",
+                "median": "MedianStoppingRule", "pbt": "PopulationBasedTraining",
+                "bohb": "HyperBandForBOHB", "bohb-asha": "AsyncHyperBandScheduler", "dehb": "DEHB"}
+    assert set(expected) | {"dehb-ref"} == set(SCHEDULERS)  # dehb-ref is not a Tuner method
+    for name, scheduler in expected.items():
         how = method(name, bench)
-        assert how.searcher(0) is not None
-        scheduler = how.scheduler(0)
-        assert (scheduler is None) == (name == "fifo")
+        searcher = "TuneBOHB" if name.startswith("bohb") else "BasicVariantGenerator"
+        assert type(how.searcher(0)).__name__ == searcher, name
+        assert type(how.scheduler(0)).__name__ == scheduler, name
     with pytest.raises(ValueError, match="unknown scheduler 'nope'"):
         method("nope", bench)
