@@ -1,6 +1,6 @@
 """A search space as DEHB searches it: each searched parameter an axis of the unit cube.
 
-A numeric domain maps through its `NumericDim` axis, scaled to [0, 1] (log domains in log space,
+A numeric domain maps through its `NumericDim` axis, scaled to [0, 1] (`NumericDim.to_unit`) (log domains in log space,
 `randn` within `NORMAL_SPAN` sd, integers rounded); a `choice` of n values splits [0, 1] into n
 equal bins (the value at x is category ``min(floor(x * n), n - 1)``). A config is the space
 resolved with the decoded values put in, so constants stay and `sample_from` values are
@@ -50,7 +50,7 @@ class UnitAxis:
             categories = self.param.domain.categories  # type: ignore[attr-defined]
             n = len(categories)
             return categories[min(math.floor(x * n), n - 1)]
-        value = self.dim.from_axis(self.dim.low + x * (self.dim.high - self.dim.low))
+        value = self.dim.from_unit(x)
         return int(value) if isinstance(value, int) else float(value)
 
     def encode(self, value: Any) -> float:
@@ -59,8 +59,7 @@ class UnitAxis:
             index = self.param.encode(value)
             n = len(self.param.domain.categories)  # type: ignore[attr-defined]
             return (int(index) + 0.5) / n
-        span = self.dim.high - self.dim.low
-        return (self.dim.to_axis(float(value)) - self.dim.low) / span
+        return self.dim.to_unit(float(value))
 
 
 class UnitCube:

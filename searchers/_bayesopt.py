@@ -222,9 +222,7 @@ class BayesOptSearch(ModelSearcher):
         logger.info("BayesOptSearch: learned from %d of the %d results in `analysis`", used, total)
 
     def _to_unit(self, dims: list[NumericDim], encoded: list[float | int]) -> list[float]:
-        return [
-            (d.to_axis(v) - d.low) / (d.high - d.low) for d, v in zip(dims, encoded, strict=True)
-        ]
+        return [d.to_unit(v) for d, v in zip(dims, encoded, strict=True)]
 
     def _training_set(self, cap: int) -> list[int]:
         """At most `cap` observations: the best half and the most recent others."""
@@ -286,7 +284,7 @@ class BayesOptSearch(ModelSearcher):
             step /= 2
         chosen = starts[int(np.argmax(start_scores))]
         return [
-            dim.from_axis(dim.low + u * (dim.high - dim.low))
+            dim.from_unit(u)
             for dim, u in zip(dims, chosen, strict=True)
         ]
 

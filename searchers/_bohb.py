@@ -342,8 +342,7 @@ class _Axes:
     ) -> tuple[NDArray[np.float64], NDArray[np.int_]]:
         """Encoded configs (`Param.encode` values) as unit coordinates and category indices."""
         x_num = np.array(
-            [[(dim.to_axis(row[i]) - dim.low) / (dim.high - dim.low) if dim.high > dim.low
-              else 0.5 for i, dim in self.numeric] for row in rows], dtype=float,
+            [[dim.to_unit(row[i]) for i, dim in self.numeric] for row in rows], dtype=float,
         ).reshape(len(rows), len(self.numeric))
         x_cat = np.array([[int(row[i]) for i in self.categorical] for row in rows],
                          dtype=int).reshape(len(rows), len(self.categorical))
@@ -353,11 +352,10 @@ class _Axes:
         """Config values (rounded, quantised) of unit coordinates and category indices."""
         values: list[Any] = [None] * len(self.params)
         for (i, dim), x in zip(self.numeric, x_num, strict=True):
-            axis = dim.low + float(x) * (dim.high - dim.low)
             if isinstance(dim, OrdinalDim):
-                values[i] = self.params[i].decode(dim.from_axis(axis))
+                values[i] = self.params[i].decode(dim.from_unit(x))
             else:
-                values[i] = dim.from_axis(axis)
+                values[i] = dim.from_unit(x)
         for i, index in zip(self.categorical, x_cat, strict=True):
             values[i] = self.params[i].decode(int(index))
         return values

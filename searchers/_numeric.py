@@ -1,5 +1,6 @@
 """A numeric domain as an interval of the real line that models search (log scales unrolled),
-and a choice of numbers as an axis of its ranks (`OrdinalDim`)."""
+and a choice of numbers as an axis of its ranks (`OrdinalDim`); both also scaled onto [0, 1]
+(`to_unit` / `from_unit`), the unit cube BayesOpt, BOHB and DEHB search."""
 
 from __future__ import annotations
 
@@ -11,8 +12,31 @@ from searchers._model import NORMAL_SPAN
 from searchers._space import Categorical, Domain, Float, Integer, Normal
 
 
+class _UnitScale:
+    """An axis `[low, high]` scaled onto [0, 1]."""
+
+    low: float
+    high: float
+
+    def to_axis(self, value: float) -> float:
+        raise NotImplementedError
+
+    def from_axis(self, x: float) -> float | int:
+        raise NotImplementedError
+
+    def to_unit(self, value: float) -> float:
+        """The point of [0, 1] of a value (`to_axis`, scaled); 0.5 on an axis of no width."""
+        if self.high <= self.low:
+            return 0.5
+        return (self.to_axis(value) - self.low) / (self.high - self.low)
+
+    def from_unit(self, u: float) -> float | int:
+        """The value at the point `u` of [0, 1] (`from_axis` of the scaled point)."""
+        return self.from_axis(self.low + float(u) * (self.high - self.low))
+
+
 @dataclass(frozen=True)
-class NumericDim:
+class NumericDim(_UnitScale):
     """Maps a Float, Integer or Normal domain to `[low, high]` of the model's axis and back.
 
     Log domains are searched in log space. An integer `v` occupies `[v - 0.5, v + 0.5)` on a
@@ -83,7 +107,7 @@ def is_ordinal(domain: Domain) -> bool:
 
 
 @dataclass(frozen=True)
-class OrdinalDim:
+class OrdinalDim(_UnitScale):
     """A choice of numbers as an axis of ranks: the k-th smallest value occupies
     `[k - 0.5, k + 0.5)`, so values next to each other in size are next to each other for the
     model (a kernel on one shares strength with its neighbours), whatever their spacing; a grid
