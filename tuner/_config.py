@@ -279,9 +279,16 @@ class RunConfig:
     verbose: int = 1
     experiment_checkpoint_period_s: float | Literal["auto"] = "auto"
     log_to_file: bool | str | tuple[str, str] = False
+    dashboard: bool | int = False
 
     def __post_init__(self) -> None:
         log_file_names(self.log_to_file)  # a ConfigError now for a bad value
+        board = self.dashboard
+        if not (isinstance(board, bool) or (isinstance(board, int) and 0 <= board <= 65535)):
+            raise ConfigError(
+                f"RunConfig(dashboard) must be True, False or a port number from 0 to 65535 "
+                f"(0: any free port), got {board!r}"
+            )
         if self.verbose not in (0, 1, 2, 3):
             raise ConfigError(f"verbose must be 0, 1, 2 or 3, got verbose={self.verbose!r}")
         if self.name is not None:

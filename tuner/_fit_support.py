@@ -1,4 +1,5 @@
-"""What runs beside the event loop during `fit()`: output flushing, Ctrl-C, the restore check."""
+"""What runs beside the event loop during `fit()`: output flushing, Ctrl-C, the restore check,
+the dashboard."""
 
 from __future__ import annotations
 
@@ -42,6 +43,23 @@ def flush_outputs(callbacks: list[Callback], syncer: Any) -> None:
     if syncer is not None:
         syncer.sync_all()
         syncer.wait()
+
+
+@contextlib.contextmanager
+def dashboard_beside(setting: bool | int, fs: Any, path: str) -> Iterator[None]:
+    """`RunConfig(dashboard=...)`: serve the experiment at `path` while the block runs.
+
+    Off (False), nothing is imported or started."""
+    if setting is False:
+        yield
+        return
+    from tuner.dashboard._beside import start_beside
+
+    board = start_beside(setting, fs, path)
+    try:
+        yield
+    finally:
+        board.close()
 
 
 @contextlib.contextmanager

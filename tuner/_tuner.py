@@ -30,6 +30,7 @@ from tuner._experiment_parts import (
 from tuner._fit_support import (
     Flusher,
     check_unchanged_since_restore,
+    dashboard_beside,
     flush_outputs,
     interrupts_pause,
 )
@@ -233,7 +234,8 @@ class Tuner:
         """
         check_bounded(self._tune_config, self._run_config)
         fs, path, name = self._experiment_location()
-        with ExperimentLock.acquire(fs, path, clock=self._real_clock) as lock:
+        with (ExperimentLock.acquire(fs, path, clock=self._real_clock) as lock,
+              dashboard_beside(self._run_config.dashboard, fs, path)):
             grid = self._fit(fs, path, name, lock)
         if self._run_config.failure_config.fail_fast == "raise" and grid.errors:
             raise grid.errors[0]  # Ray's fail_fast="raise": the trial's own error

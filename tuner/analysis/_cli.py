@@ -5,6 +5,7 @@
     tuner best EXPERIMENT [--metric M --mode min]  the best trial, its config and checkpoint
     tuner plot EXPERIMENT [--metric M] -o F.png    learning curves (or --param P: a scatter,
                                                    --pareto: the Pareto front)
+    tuner dashboard [STORAGE] [--host --port]      a live web dashboard (docs/dashboard.md)
 
 STORAGE and EXPERIMENT are local paths or fsspec URLs (`s3://bucket/runs/exp`). Errors are one
 line on stderr and exit status 1; bad usage exits with 2 (argparse's convention).
@@ -37,6 +38,7 @@ from tuner.analysis._result_grid import ResultGrid
 from tuner.analysis._table import fmt, table
 from tuner.exceptions import ConfigError, RestoreError, TuneError
 from tuner.output._progress import format_duration
+from tuner.storage._filesystem import DEFAULT_STORAGE_PATH
 
 _SHOWN_PARAMS = 6
 
@@ -301,7 +303,28 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--pareto", action="store_true",
                       help="plot the Pareto front of a multi-objective experiment instead")
     plot.set_defaults(run=cmd_plot)
+
+    dashboard = sub.add_parser("dashboard", help="serve a live web dashboard of the experiments",
+                               description="Serve a live, read-only web dashboard of the "
+                               "experiments under a storage path (docs/dashboard.md).")
+    dashboard.add_argument("root", nargs="?", default=DEFAULT_STORAGE_PATH,
+                           metavar="STORAGE_OR_EXPERIMENT",
+                           help="a storage path holding experiments, or one experiment "
+                                f"(default {DEFAULT_STORAGE_PATH})")
+    dashboard.add_argument("--host", default="127.0.0.1",
+                           help="address to bind (default 127.0.0.1; any other needs a token)")
+    dashboard.add_argument("--port", type=int, default=8000,
+                           help="port (default 8000; 0: any free one)")
+    dashboard.add_argument("--token", help="secret every request must carry (made up and "
+                                           "printed when binding beyond 127.0.0.1 without one)")
+    dashboard.set_defaults(run=cmd_dashboard)
     return parser
+
+
+def cmd_dashboard(args: argparse.Namespace, out: TextIO) -> int:
+    from tuner.dashboard._command import run
+
+    return run(args, out)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
