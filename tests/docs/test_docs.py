@@ -44,6 +44,15 @@ def test_the_index_links_every_page() -> None:
     assert unlinked == []
 
 
+def test_the_integrations_index_links_every_integration_page() -> None:
+    folder = DOCS / "integrations"
+    index = (folder / "index.md").read_text()
+    unlinked = [p.name for p in sorted(folder.glob("*.md"))
+                if p.name != "index.md" and f"({p.name})" not in index]
+    assert unlinked == []
+    assert "(integrations/index.md)" in (DOCS / "index.md").read_text()
+
+
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
 def test_snippets_run(page: Path, tmp_path: Path) -> None:
     code = blocks(page)
