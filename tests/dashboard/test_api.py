@@ -344,7 +344,28 @@ def test_the_page_and_plotly_are_served_from_the_package(board: Dashboard, http:
     shipped = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
     assert script.status == 200 and script.body == shipped.read_bytes()
     assert script.headers["Content-Type"].startswith("text/javascript")
+    # Plotly.js may be kept by the browser (it changes with the package); the page may not.
+    assert script.headers["Cache-Control"] == "private, max-age=86400"
+    assert page.headers["Cache-Control"] == "no-store"
     assert http.raw(board.url, "/static/no-such.js").status == 404
+
+
+def test_a_browser_that_drops_its_connection_prints_no_traceback(
+    board: Dashboard, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    server = board._server  # the ThreadingHTTPServer
+    for closed in (ConnectionResetError(104, "Connection reset by peer"), BrokenPipeError()):
+        try:
+            raise closed
+        except OSError:
+            server.handle_error(None, ("127.0.0.1", 50000))
+    assert capsys.readouterr().err == ""
+    assert not [r for r in caplog.records if r.levelno >= 30]
+    try:
+        raise RuntimeError("a bug in a handler")
+    except RuntimeError:
+        server.handle_error(None, ("127.0.0.1", 50001))
+    assert "a bug in a handler" in caplog.text  # other errors are still told
 
 
 def test_without_plotly_the_page_says_what_to_install(board: Dashboard, http: Http,

@@ -74,11 +74,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------------ plumbing
     def _send(self, status: int, body: bytes, content_type: str,
-              headers: dict[str, str] | None = None) -> None:
+              headers: dict[str, str] | None = None, *, cache: str = "no-store") -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
+        self.send_header("Cache-Control", cache)
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Referrer-Policy", "no-referrer")
         for name, value in (headers or {}).items():
@@ -175,7 +175,11 @@ class _Handler(BaseHTTPRequestHandler):
         with open(path, "rb") as file:
             body = file.read()
         kind = _TYPES.get(os.path.splitext(path)[1], "application/octet-stream")
-        self._send(200, body, kind)
+        # Plotly.js (4.8 MB) changes only with the installed package: the browser may keep it
+        # for a day rather than fetch and compile it on every visit. "private": behind a token,
+        # no shared cache may hold it. The page's own files are read fresh (no-store).
+        cache = "private, max-age=86400" if name == "plotly.min.js" else "no-store"
+        self._send(200, body, kind, cache=cache)
 
     # ------------------------------------------------------------------ server-sent events
     def _events(self, query: dict[str, list[str]]) -> None:
@@ -248,6 +252,14 @@ class _Server(ThreadingHTTPServer):
 
             self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A browser that closed its connection (a reload, a closed tab) is not an error
+        worth a traceback on the user's terminal; anything else is logged as one."""
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            logger.debug("dashboard: %s closed its connection", client_address)
+            return
+        logger.exception("dashboard: error while answering %s", client_address)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         with self._open_lock:
