@@ -243,3 +243,38 @@ def test_an_s3_experiment_is_served_and_followed(s3_bucket: str, s3_experiment: 
             board, f"/api/experiments/on-s3/curves?trials={result.trial_id}")
             ["curves"][result.trial_id]["x"]) == 5, timeout=30)
         assert tail.bytes_read - before == ANCHOR + len(added)
+
+
+def test_a_finished_trial_a_page_shows_is_polled_on_every_refresh(
+    copy: str, http: Http, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tuner.dashboard import _experiment
+
+    trial_id, trial_dir = first_trial(copy)
+    with serve(copy, port=0) as board:
+        board._server.poll_s = 3600.0  # after its next tick the server waits: refreshed by hand
+        assert iterations(http, board, trial_id) == 4
+        exp = board.catalog.experiments["funcs"]
+        # As at 10,000 trials: finished trials are polled a slice at a time.
+        monkeypatch.setattr(_experiment, "_POLL_ALL_BELOW", 0)
+        monkeypatch.setattr(_experiment, "_SWEEP", 10**6)
+        exp._refreshes = 1  # past the first refresh (which polls all); trial 0's turn is gone
+
+        def append(step: int) -> None:
+            with (trial_dir / "result.json").open("ab") as file:
+                file.write(line({"loss": 0.001, "training_iteration": step}))
+
+        assert list(exp.trials).index(trial_id) == 0
+        append(5)
+        exp.refresh()
+        assert len(exp.trials[trial_id].history) == 4  # finished, shown nowhere: not yet
+        http.get(board, f"/api/experiments/funcs/curves?trials={trial_id}&metric=loss")
+        exp.refresh()
+        assert len(exp.trials[trial_id].history) == 5  # its curve is shown: polled now
+        append(6)
+        exp.refresh()
+        assert len(exp.trials[trial_id].history) == 6  # and on every refresh after
+        monkeypatch.setattr(_experiment, "WATCH_S", 0.0)  # the page has not asked for a while
+        append(7)
+        exp.refresh()
+        assert len(exp.trials[trial_id].history) == 6

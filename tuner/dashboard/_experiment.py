@@ -42,6 +42,9 @@ local disk, a slice of them each time (10,000 stats cost ~100 ms of the GIL), al
 time below `_POLL_ALL_BELOW` trials. On object stores, where each poll is a request, all of
 them from one listing of the experiment."""
 _POLL_ALL_BELOW = 2000
+WATCH_S = 60.0
+"""A trial whose curve or page was asked for within this many seconds is polled on every
+refresh, whatever its status: what a page shows is what must look live."""
 _CHANGES_KEPT = 512
 
 
@@ -82,6 +85,8 @@ class LiveExperiment:
         self._signature: tuple[Any, ...] | None = None
         self._raw_trials: dict[str, Any] = {}
         self._refreshes = 0
+        self._watched: dict[str, float] = {}
+        """Trial id -> when (monotonic) a page last asked for its curve or its page."""
         self.policy = LineTail(None if self.local else fs, join(path, POLICY_FILE))
         self.policy_rows: list[dict[str, Any]] = []
         self._cache: dict[Any, Any] = {}
@@ -157,17 +162,35 @@ class LiveExperiment:
                     return True
                 return False
 
+    def watch(self, trial_ids: list[str]) -> None:
+        """A page shows these trials' curves or pages: poll them on every refresh for a while
+        (`WATCH_S`)."""
+        now = time.monotonic()
+        with self.lock:
+            for trial_id in trial_ids:
+                self._watched[trial_id] = now
+
+    def _due_anyway(self) -> set[str]:
+        """Trials polled on every refresh whatever their status: those a page watches."""
+        cutoff = time.monotonic() - WATCH_S
+        with self.lock:
+            for trial_id in [t for t, at in self._watched.items() if at < cutoff]:
+                del self._watched[trial_id]
+            return set(self._watched)
+
     def _poll_trials(self, views: list[TrialView]) -> list[tuple[TrialView, Poll]]:
-        """Poll the trials' result.json files that are due (see `_SWEEP`)."""
+        """Poll the trials' result.json files that are due (see `_SWEEP`, `watch`)."""
         first = self._refreshes == 0
         turn = self._refreshes % _SWEEP
         self._refreshes += 1
+        watched = self._due_anyway()
         tailed: list[tuple[TrialView, LineTail]] = [
             (v, v.tail) for v in views if v.tail is not None]
         if self.local:
             every = first or len(tailed) < _POLL_ALL_BELOW
             return [(v, tail.poll()) for i, (v, tail) in enumerate(tailed)
-                    if every or i % _SWEEP == turn or v.status in _HOT]
+                    if every or i % _SWEEP == turn or v.status in _HOT
+                    or v.trial_id in watched]
         if first or turn == 0:
             # One listing of the experiment tells every file's size (a request per thousand
             # files) instead of one request per trial.
@@ -175,7 +198,8 @@ class LiveExperiment:
             if sizes is not None:
                 return [(v, tail.poll(sizes.get(tail.path, -1))) for v, tail in tailed]
             return [(v, tail.poll()) for v, tail in tailed]
-        return [(v, tail.poll()) for v, tail in tailed if v.status in _HOT]
+        return [(v, tail.poll()) for v, tail in tailed
+                if v.status in _HOT or v.trial_id in watched]
 
     def _listed_sizes(self) -> dict[str, int] | None:
         """Path -> size of every result.json under the experiment; None if listing failed."""

@@ -217,6 +217,7 @@ def curves(exp: LiveExperiment, query: Query) -> dict[str, Any]:
         unknown = [t for t in wanted if t not in exp.trials]
         if unknown:
             raise NotFound(f"no trial {unknown[0]!r} in experiment {exp.id!r}")
+        exp.watch(wanted)
         result: dict[str, dict[str, list[float]]] = {}
         for trial_id in wanted:
             history = exp.trials[trial_id].history
@@ -407,6 +408,7 @@ def trial(exp: LiveExperiment, trial_id: str) -> dict[str, Any]:
         view = exp.trials.get(trial_id)
         if view is None:
             raise NotFound(f"no trial {trial_id!r} in experiment {exp.id!r}")
+        exp.watch([trial_id])
         attribute = _score_attribute(exp)
         records = list(view.trial.checkpoints)
         history = view.history.rows() if len(view.history) else (
