@@ -147,10 +147,18 @@ def test_off_the_dashboard_is_never_imported(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------- the command
+def _default_sigint() -> None:
+    # A test run started in the background of a shell (`nohup ... &`, as CI may be) has SIGINT
+    # ignored, and a child inherits that: Python then installs no KeyboardInterrupt handler.
+    # The command is tested as a terminal runs it, with Ctrl-C's default.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_cli(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "tuner.analysis._cli", "dashboard", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        preexec_fn=_default_sigint)
 
 
 def stop_cli(process: subprocess.Popen[str], how: signal.Signals) -> tuple[int, str]:

@@ -127,7 +127,7 @@ _DRIVER = textwrap.dedent("""
 
     def train(config):
         for step in range(8):
-            time.sleep(0.06)
+            time.sleep(0.1)  # 0.8 s a trial: the frames drawn every 0.5 s catch some RUNNING
             report({"loss": config["x"] / (step + 1)})
 
     Tuner(
