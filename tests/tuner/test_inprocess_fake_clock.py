@@ -60,7 +60,10 @@ def test_time_budget_ends_an_endless_experiment(tmp_path: Path) -> None:
                 param_space={"x": 1}).fit()
     assert len(grid) == 1
     assert {r.status for r in grid} == {"TERMINATED"}
-    assert grid[0].metrics["time_total_s"] == pytest.approx(25.0)
+    # The step advances the clock before its result reaches the loop: the loop may see the
+    # budget spent (25 s) while that 25th result is still on its way, and stops the trial
+    # without it (a stopped trial's late results are dropped).
+    assert grid[0].metrics["time_total_s"] in (24.0, 25.0)
 
 
 def test_callable_stop_and_stopper_objects(tmp_path: Path) -> None:
