@@ -67,8 +67,11 @@ def _parse(data: bytes) -> list[dict[str, Any]]:
                 row = json.loads(line)
             except ValueError:  # a torn line (a crash mid-write): skipped, as analysis does
                 continue
+            if isinstance(row, dict):
+                rows.append(clean_row(row))
+            continue
         if isinstance(row, dict):
-            rows.append(clean_row(row))
+            rows.append(flatten(row))  # orjson reads no NaN or infinity: nothing to clean
     return rows
 
 

@@ -79,20 +79,19 @@ class TrialView:
             self.history = History()
             self.best = {}
         self.history.extend(found.rows)
-        for row in found.rows:
-            self._update_best(row)
+        self._update_best(found.rows)
         self._last = self.history.last()
         self._row = None
         return True
 
-    def _update_best(self, row: Mapping[str, Any]) -> None:
+    def _update_best(self, rows: list[dict[str, Any]]) -> None:
         for metric, mode in self._modes.items():
-            value = row.get(metric)
-            if not is_number(value):
-                continue
+            values = [v for v in (row.get(metric) for row in rows) if is_number(v)]
             old = self.best.get(metric)
-            if old is None or (value < old if mode == "min" else value > old):
-                self.best[metric] = float(value)
+            if old is not None:
+                values.append(old)
+            if values:
+                self.best[metric] = float(min(values) if mode == "min" else max(values))
 
     @property
     def last(self) -> dict[str, Any]:
