@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -111,6 +112,7 @@ OUTSIDE_A_TRIAL = TrialContext(
 
 
 _HOSTNAME = socket.gethostname()
+logger = logging.getLogger(__name__)
 
 
 class Session:
@@ -136,6 +138,24 @@ class Session:
             resources=dict(spec.resources),
             gpu_ids=spec.gpu_ids,
         )
+        self._at_end: list[Callable[[], None]] = []
+
+    def at_end(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once the trainable has returned or raised, before the event loop
+        hears that the trial ended (so before `fit()` can return): integrations close there
+        what a trial opened and left open (an MLflow or W&B run)."""
+        self._at_end.append(callback)
+
+    def run_at_end(self) -> None:
+        """Run the `at_end` callbacks, in order; one that raises is logged, not raised (the
+        trial's own outcome is what the loop must hear)."""
+        callbacks, self._at_end = self._at_end, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:
+                logger.warning("trial %s: a callback at its end failed", self.spec.trial_id,
+                               exc_info=True)
 
     def fill(self, metrics: Mapping[str, Any]) -> dict[str, Any]:
         """The result as the engine records it: the user's metrics plus the auto-filled fields."""

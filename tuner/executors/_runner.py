@@ -22,6 +22,7 @@ from tuner.executors._protocol import (
     EndEvent,
     EndReason,
     ErrorEvent,
+    Event,
     TrialSpec,
 )
 from tuner.output._log_to_file import output_to_files
@@ -91,15 +92,19 @@ def _run_function(
     session = Session(spec, channel, clock)
     set_session(session, process_wide=process_wide)
     try:
-        returned = fn(dict(spec.config))
-        if isinstance(returned, Mapping):
-            session.send_result(session.fill(returned), None)
-        channel.send(EndEvent(spec.trial_id, EndReason.DONE))
-    except StopTrial as stop:
-        reason = EndReason.PAUSED if stop.control is Control.PAUSE else EndReason.STOPPED
-        channel.send(EndEvent(spec.trial_id, reason))
-    except BaseException as exc:  # noqa: BLE001 - any failure of user code ends the trial in ERROR
-        channel.send(error_event(spec, exc))
+        end: Event
+        try:
+            returned = fn(dict(spec.config))
+            if isinstance(returned, Mapping):
+                session.send_result(session.fill(returned), None)
+            end = EndEvent(spec.trial_id, EndReason.DONE)
+        except StopTrial as stop:
+            reason = EndReason.PAUSED if stop.control is Control.PAUSE else EndReason.STOPPED
+            end = EndEvent(spec.trial_id, reason)
+        except BaseException as exc:  # noqa: BLE001 - any failure of user code: ERROR
+            end = error_event(spec, exc)
+        session.run_at_end()
+        channel.send(end)
     finally:
         set_session(None, process_wide=process_wide)
 
@@ -211,6 +216,7 @@ def _run_class(
                 ref = _save(instance, session)
             session.send_result(result, ref)
             if done:
+                session.run_at_end()
                 channel.send(EndEvent(spec.trial_id, EndReason.DONE))
                 break
             control = channel.wait_control()
@@ -227,6 +233,7 @@ def _run_class(
             if ref is None and (control is Control.PAUSE or spec.checkpoint_at_end):
                 end_ref = _save(instance, session)
             reason = EndReason.PAUSED if control is Control.PAUSE else EndReason.STOPPED
+            session.run_at_end()
             channel.send(EndEvent(spec.trial_id, reason, end_ref))
             break
         pool.put(instance, reuse)
@@ -234,6 +241,7 @@ def _run_class(
         if instance is not None:
             with contextlib.suppress(Exception):  # the original error is the one to report
                 instance.cleanup()
+        session.run_at_end()
         channel.send(error_event(spec, exc))
     finally:
         set_session(None, process_wide=process_wide)

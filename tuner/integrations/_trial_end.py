@@ -2,14 +2,14 @@
 
 A worker process runs trial after trial (and `InProcessExecutor` runs several at once on its
 threads), so a tracking run that a trainable opened (`setup_mlflow`, `setup_wandb`) and did not
-close must be closed when its trial ends, or the next trial would log into it. The engine drops
-a trial's session the moment its trainable returns or raises; a finalizer on the session runs
-then, in that thread.
+close must be closed when its trial ends, or the next trial would log into it. The engine runs
+a session's `at_end` callbacks in the trial's thread once its trainable has returned or raised
+(or a pause ended it), before it tells the event loop the trial ended: a run is closed before
+`fit()` can return.
 """
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 
 from tuner import _session
@@ -22,7 +22,8 @@ def running_session() -> _session.Session | None:
 
 
 def at_trial_end(callback: Callable[[], None]) -> bool:
-    """Call `callback` once the running trial's session is gone; False outside a trial.
+    """Call `callback` when the running trial ends (before the loop hears of it); False
+    outside a trial.
 
     Example:
         >>> at_trial_end(lambda: None)   # not in a trial here
@@ -31,5 +32,5 @@ def at_trial_end(callback: Callable[[], None]) -> bool:
     session = running_session()
     if session is None:
         return False
-    weakref.finalize(session, callback)
+    session.at_end(callback)
     return True

@@ -178,6 +178,7 @@ def run(conn: Connection) -> None:
         with contextlib.suppress(StopTrial):  # all ranks were told to stop: a clean end
             call_train_loop(fn, setup.config)
         _leave_group()
+        session.run_at_end()
         conn.send(RankDone(rank, session.num_reports))
     except BaseException as exc:  # noqa: BLE001 - any failure goes to the coordinator
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
