@@ -278,3 +278,29 @@ def test_a_finished_trial_a_page_shows_is_polled_on_every_refresh(
         append(7)
         exp.refresh()
         assert len(exp.trials[trial_id].history) == 6
+
+
+def test_between_refreshes_only_the_shown_trials_files_are_polled(
+    copy: str, http: Http, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trial_id, trial_dir = first_trial(copy)
+    other_id, other_dir = (lambda r: (r.trial_id, Path(r.path)))(
+        ResultGrid.from_path(os.path.join(copy, "funcs"))[1])
+    with serve(copy, port=0) as board:
+        board._server.poll_s = 3600.0  # no more scans: only what the test and the watch poll
+        assert iterations(http, board, trial_id) == 4
+        exp = board.catalog.experiments["funcs"]
+        # Stop the server's own watch thread, so that the test polls by hand.
+        monkeypatch.setattr(board.catalog, "poll_watched", lambda: None)
+        other_rows = len(exp.trials[other_id].history)
+        for directory in (trial_dir, other_dir):
+            with (directory / "result.json").open("ab") as file:
+                file.write(line({"loss": 0.001, "training_iteration": 5}))
+        assert exp.poll_watched() is False  # no page shows a trial yet
+        http.get(board, f"/api/experiments/funcs/curves?trials={trial_id}&metric=loss")
+        generation = exp.generation
+        assert exp.poll_watched() is True
+        assert len(exp.trials[trial_id].history) == 5  # the shown trial: polled
+        assert len(exp.trials[other_id].history) == other_rows  # left to the next refresh
+        assert exp.generation == generation + 1 and exp.changed_since(generation) == [trial_id]
+        assert exp.poll_watched() is False  # nothing new since

@@ -124,6 +124,13 @@ class Catalog:
             self.generation += 1
         return changed
 
+    def poll_watched(self) -> None:
+        """Between scans: poll the files of the trials pages show (`LiveExperiment.watch`)."""
+        with self.lock:
+            current = list(self.experiments.values())
+        for experiment in current:
+            experiment.poll_watched()
+
     def get(self, exp_id: str) -> LiveExperiment:
         """The experiment with id `exp_id`, its trials' files followed from now on.
 

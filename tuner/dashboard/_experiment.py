@@ -170,6 +170,27 @@ class LiveExperiment:
             for trial_id in trial_ids:
                 self._watched[trial_id] = now
 
+    def poll_watched(self) -> bool:
+        """Poll only the files of trials a page shows (`watch`), between refreshes, so that
+        what a page shows looks live within a fraction of a second; whether any changed. On a
+        local disk only (elsewhere each poll is a request), and not while a refresh runs."""
+        if not (self.local and self.opened):
+            return False
+        watched = self._due_anyway()
+        if not watched or not self._refreshing.acquire(blocking=False):
+            return False
+        try:
+            with self.lock:
+                views = [self.trials[t] for t in watched if t in self.trials]
+            polls = [(view, view.tail.poll()) for view in views if view.tail is not None]
+            with self.lock:
+                changed = {view.trial_id for view, found in polls if view.apply(found)}
+                if changed:
+                    self._bump(changed)
+            return bool(changed)
+        finally:
+            self._refreshing.release()
+
     def _due_anyway(self) -> set[str]:
         """Trials polled on every refresh whatever their status: those a page watches."""
         cutoff = time.monotonic() - WATCH_S

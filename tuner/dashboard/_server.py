@@ -32,6 +32,9 @@ logger = logging.getLogger(__name__)
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 POLL_S = 1.0
+WATCHED_POLL_S = 0.2
+"""Between the scans every `POLL_S`, the files of trials a page shows are polled this often,
+and event streams look for news this often."""
 PING_S = 15.0
 _TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
           ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png",
@@ -204,7 +207,7 @@ class _Handler(BaseHTTPRequestHandler):
             generation = experiment.generation
         versions = {e.id: e.version for e in catalog.listing()}
         self._write(b"retry: 2000\n: connected\n\n")
-        while not stop.wait(self.server.poll_s / 2):
+        while not stop.wait(min(WATCHED_POLL_S, self.server.poll_s / 2)):
             if experiment is not None:
                 if experiment.generation != generation:
                     with experiment.lock:
@@ -309,9 +312,14 @@ class Dashboard:
 
     def _watch(self) -> None:
         stop = self._server.stopping
-        while not stop.wait(self._server.poll_s):
+        next_scan = time.monotonic() + self._server.poll_s
+        while not stop.wait(min(WATCHED_POLL_S, self._server.poll_s)):
             try:
-                self.catalog.scan()
+                if time.monotonic() >= next_scan:
+                    self.catalog.scan()
+                    next_scan = time.monotonic() + self._server.poll_s
+                else:
+                    self.catalog.poll_watched()
             except Exception:
                 logger.warning("dashboard: refreshing %s failed", self.catalog.root_url,
                                exc_info=True)
