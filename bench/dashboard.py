@@ -279,9 +279,9 @@ def main() -> None:
           f"(the server answering; all: {figures([u.answered - u.event for u in updates])})")
     print(f"    last answer to shown:            {med(u.shown - u.answered for u in updates):5.2f} s  "
           f"(the page drawing; all: {figures([u.shown - u.answered for u in updates])})")
-    print("    (the server looks for changes once a second, at the files of running trials and of\n"
-          "    trials a page shows, and at other finished ones a slice at a time above 2,000\n"
-          "    trials; a running experiment's engine writes its results out every 5 s)")
+    print("    (the server looks at the files of trials a page shows every 0.2 s, at running ones\n"
+          "    every second, and at other finished ones a slice at a time above 2,000 trials; a\n"
+          "    running experiment's engine writes its results out every 5 s)")
     page_part = [u.shown - u.event for u in updates]
     print(f"  refresh, update event to shown:    {med(page_part):5.2f} s  target < {TARGET_REFRESH_S} s: "
           f"{verdict(med(page_part), TARGET_REFRESH_S)}  (all: {figures(page_part)})")
