@@ -3,14 +3,13 @@ checkpoints loaded back, and a failed trial retried from its booster."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+
+from tests.integrations.scripts import doc_code, example, run_python
 
 lightgbm = pytest.importorskip("lightgbm")
 
@@ -32,7 +31,6 @@ from tuner.integrations.lightgbm import (  # noqa: E402
     TuneReportCheckpointCallback,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
 X, Y = make_classification(n_samples=200, n_features=6, random_state=0)
 PARAMS = {"objective": "binary", "metric": ["binary_logloss", "auc"], "num_leaves": 4,
           "min_data_in_leaf": 5, "verbose": -1, "num_threads": 1, "deterministic": True}
@@ -162,18 +160,10 @@ def test_the_ray_module_names_are_the_same_callbacks() -> None:
 
 @pytest.mark.slow
 def test_the_example_runs(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, str(ROOT / "examples/integrations/lightgbm_example.py")],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path,
-                          env={**os.environ, "TMPDIR": str(tmp_path)})
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "best num_leaves" in done.stdout and "stopped early by ASHA: " in done.stdout
+    out = run_python(tmp_path, example("lightgbm_example.py"), timeout=120)
+    assert "best num_leaves" in out and "stopped early by ASHA: " in out
 
 
 @pytest.mark.slow
 def test_the_docs_page_runs(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "tests/integrations/sk_run_docs.py"),
-         str(ROOT / "docs/integrations/lightgbm.md")],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    run_python(tmp_path, code=doc_code("lightgbm.md"), timeout=120)

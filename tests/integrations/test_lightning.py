@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.integrations.scripts import doc_code, example, run_python
 
 pytest.importorskip("lightning")
 pytest.importorskip("pytorch_lightning")
@@ -53,22 +54,7 @@ pytestmark = [
 ]
 
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-def run_python(tmp_path: Path, *args: str, code: str | None = None) -> str:
-    """Run a script (or `code`) as a user would, in tmp_path; its output."""
-    command = [sys.executable, *(("-c", code) if code is not None else args)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=240, cwd=tmp_path,
-                          env={**os.environ, "TMPDIR": str(tmp_path)})
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
-
-
-def doc_code(page: str) -> str:
-    """The python blocks of docs/integrations/<page>, in order, as one script."""
-    text = (ROOT / "docs" / "integrations" / page).read_text()
-    return "\n".join(re.findall(r"```python\n(.*?)```", text, re.DOTALL))
 
 STEPS_PER_EPOCH = 4  # 32 samples, batches of 8
 
@@ -329,7 +315,7 @@ def test_importing_tuner_integrations_imports_no_library() -> None:
 @pytest.mark.slow
 def test_the_docs_and_the_example_run(tmp_path: Path) -> None:
     run_python(tmp_path, code=doc_code("lightning.md"))
-    out = run_python(tmp_path, str(ROOT / "examples" / "integrations" / "lightning_example.py"))
+    out = run_python(tmp_path, example("lightning_example.py"))
     assert out.count(": 6 epochs, val_loss ") == 2
     assert out.count("resumed at global steps [8, 16]") == 2
     assert "best val_loss: " in out

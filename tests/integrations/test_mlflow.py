@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.integrations.scripts import doc_code, example, run_python
 
 pytest.importorskip("mlflow")
 pytest.importorskip("sqlalchemy")  # MLflow's SQLite store
@@ -40,22 +39,7 @@ pytestmark = [
 ]
 
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-def run_python(tmp_path: Path, *args: str, code: str | None = None) -> str:
-    """Run a script (or `code`) as a user would, in tmp_path; its output."""
-    command = [sys.executable, *(("-c", code) if code is not None else args)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=240, cwd=tmp_path,
-                          env={**os.environ, "TMPDIR": str(tmp_path)})
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
-
-
-def doc_code(page: str) -> str:
-    """The python blocks of docs/integrations/<page>, in order, as one script."""
-    text = (ROOT / "docs" / "integrations" / page).read_text()
-    return "\n".join(re.findall(r"```python\n(.*?)```", text, re.DOTALL))
 
 
 @pytest.fixture(scope="module")
@@ -320,6 +304,6 @@ def test_bad_tags_are_refused() -> None:
 @pytest.mark.slow
 def test_the_docs_and_the_example_run(tmp_path: Path) -> None:
     run_python(tmp_path, code=doc_code("mlflow.md"))
-    out = run_python(tmp_path, str(ROOT / "examples" / "integrations" / "mlflow_example.py"))
+    out = run_python(tmp_path, example("mlflow_example.py"))
     assert out.count(" FINISHED params=") == 4 and out.count(" FAILED params=") == 1
     assert "loss by step: [(1, 1.0), (2, 0.5), (3, 0.333), (4, 0.25), (5, 0.2)]" in out

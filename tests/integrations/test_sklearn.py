@@ -26,10 +26,10 @@ from sklearn.svm import SVC
 
 import tuner
 from schedulers import ASHAScheduler
+from tests.integrations.scripts import doc_code, example, run_python
 from tuner import ResultGrid
 from tuner.integrations.sklearn import TuneGridSearchCV, TuneSearchCV
 
-ROOT = Path(__file__).resolve().parents[2]
 X, Y = make_classification(n_samples=150, n_features=8, n_informative=4, random_state=0)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -325,21 +325,13 @@ def test_the_search_leaves_no_files_unless_asked(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_the_example_runs(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, str(ROOT / "examples/integrations/sklearn_example.py")],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path,
-                          env={**os.environ, "TMPDIR": str(tmp_path)})
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "stopped early by ASHA:" in done.stdout and "same columns as" in done.stdout
+    out = run_python(tmp_path, example("sklearn_example.py"), timeout=120)
+    assert "stopped early by ASHA:" in out and "same columns as" in out
 
 
 @pytest.mark.slow
 def test_the_docs_page_runs(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "tests/integrations/sk_run_docs.py"),
-         str(ROOT / "docs/integrations/sklearn.md")],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    run_python(tmp_path, code=doc_code("sklearn.md"), timeout=120)
 
 
 def test_importing_tuner_and_its_integrations_package_loads_none_of_the_libraries() -> None:

@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import struct
-import subprocess
-import sys
 import tempfile
 import zlib
 from collections.abc import Iterator
@@ -23,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.integrations.scripts import doc_code, example, run_python
 
 pytest.importorskip("wandb")
 
@@ -46,22 +45,7 @@ _FULL, _FIRST, _MIDDLE, _LAST = 1, 2, 3, 4
 
 
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-def run_python(tmp_path: Path, *args: str, code: str | None = None) -> str:
-    """Run a script (or `code`) as a user would, in tmp_path; its output."""
-    command = [sys.executable, *(("-c", code) if code is not None else args)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=240, cwd=tmp_path,
-                          env={**os.environ, "TMPDIR": str(tmp_path)})
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
-
-
-def doc_code(page: str) -> str:
-    """The python blocks of docs/integrations/<page>, in order, as one script."""
-    text = (ROOT / "docs" / "integrations" / page).read_text()
-    return "\n".join(re.findall(r"```python\n(.*?)```", text, re.DOTALL))
 
 def records(path: Path) -> Iterator[Any]:
     """The records of a ``.wandb`` transaction log, checksums checked."""
@@ -298,5 +282,5 @@ def test_bad_arguments_are_refused() -> None:
 @pytest.mark.slow
 def test_the_docs_and_the_example_run(tmp_path: Path) -> None:
     run_python(tmp_path, code=doc_code("wandb.md"))
-    out = run_python(tmp_path, str(ROOT / "examples" / "integrations" / "wandb_example.py"))
+    out = run_python(tmp_path, example("wandb_example.py"))
     assert "5 offline W&B runs in " in out

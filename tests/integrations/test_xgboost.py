@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.integrations.scripts import doc_code, example, run_python
+
 pytest.importorskip("xgboost")
 
 import xgboost
@@ -40,7 +42,6 @@ from tuner.state._experiment import load_state
 from tuner.storage._filesystem import resolve_storage
 
 HERE = Path(__file__).parent
-ROOT = HERE.parents[1]
 
 X, Y = make_classification(n_samples=160, n_features=6, random_state=0)
 
@@ -286,18 +287,10 @@ def test_sigkill_of_the_driver_then_restore_finishes_every_booster_once(tmp_path
 
 @pytest.mark.slow
 def test_the_example_runs(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, str(ROOT / "examples/integrations/xgboost_example.py")],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path,
-                          env={**os.environ, "TMPDIR": str(tmp_path)})
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "best eta" in done.stdout and "resumed trials: " in done.stdout
+    out = run_python(tmp_path, example("xgboost_example.py"), timeout=120)
+    assert "best eta" in out and "resumed trials: " in out
 
 
 @pytest.mark.slow
 def test_the_docs_page_runs(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "tests/integrations/sk_run_docs.py"),
-         str(ROOT / "docs/integrations/xgboost.md")],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    run_python(tmp_path, code=doc_code("xgboost.md"), timeout=120)
