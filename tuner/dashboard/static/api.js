@@ -108,6 +108,24 @@ export function subscribe(expId, onUpdate, onState) {
 }
 
 /**
+ * A page's refresh failed: a 401 (the token) or a 404 (gone) ends the page with the shell's
+ * message; another error shows in the page's banner `selector`, and the page keeps what it shows.
+ */
+export function refreshFailed(page, err, selector) {
+  if (!page.alive) return;
+  if (err.status === 401 || err.status === 404) {
+    page.unmount();
+    page.shell.fatal(err);
+    return;
+  }
+  const banner = page.root.querySelector(selector);
+  if (banner) {
+    banner.hidden = false;
+    banner.textContent = `Could not refresh: ${err.message}`;
+  }
+}
+
+/**
  * Calls fn at most once per `wait` ms after the last call (trailing edge), and never while the
  * previous call's promise is still running: a call that comes in meanwhile runs once after it.
  */

@@ -1,6 +1,6 @@
 // The experiments list (#/): one row per experiment under the dashboard's root.
 
-import { LatestOnly, debounced, getJSON } from "./api.js";
+import { LatestOnly, debounced, getJSON, refreshFailed } from "./api.js";
 import { loadPlotly } from "./charts.js";
 import { countBadges, esc, fmtDuration, fmtInt, fmtObjective, fmtTime, fmtValue, statusBadge } from "./fmt.js";
 
@@ -32,17 +32,7 @@ export class ExperimentsView {
   }
 
   onError(err) {
-    if (!this.alive) return;
-    if (err.status === 401 || err.status === 404) {
-      this.unmount();
-      this.shell.fatal(err);
-      return;
-    }
-    const banner = this.root.querySelector(".refresh-error");
-    if (banner) {
-      banner.hidden = false;
-      banner.textContent = `Could not refresh: ${err.message}`;
-    }
+    refreshFailed(this, err, ".refresh-error");
   }
 
   async load() {

@@ -1,7 +1,7 @@
 // One trial (#/e/<exp_id>/t/<trial_id>): its config, error, result history (curve and table)
 // and checkpoints, each with a `Checkpoint.from_directory(...)` snippet to copy.
 
-import { LatestOnly, debounced, expPath, getJSON } from "./api.js";
+import { LatestOnly, debounced, expPath, getJSON, refreshFailed } from "./api.js";
 import { drawCurves, purge } from "./charts.js";
 import { AUTO_KEYS, esc, fmtBytes, fmtValue, options, statusBadge } from "./fmt.js";
 
@@ -81,17 +81,7 @@ export class TrialView {
   }
 
   onError(err) {
-    if (!this.alive) return;
-    if (err.status === 401 || err.status === 404) {
-      this.unmount();
-      this.shell.fatal(err);
-      return;
-    }
-    const el = this.root.querySelector("#trial-error-banner");
-    if (el) {
-      el.hidden = false;
-      el.textContent = `Could not refresh: ${err.message}`;
-    }
+    refreshFailed(this, err, "#trial-error-banner");
   }
 
   async load() {
