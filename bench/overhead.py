@@ -49,11 +49,13 @@ from schedulers import (  # noqa: E402
 )
 from tuner import (  # noqa: E402
     Callback,
+    Checkpoint,
     InProcessExecutor,
     LocalExecutor,
     RunConfig,
     TuneConfig,
     Tuner,
+    get_checkpoint,
     report,
     uniform,
 )
@@ -62,23 +64,68 @@ HAVE_RAY = importlib.util.find_spec("ray") is not None
 
 
 def trivial(config: dict[str, Any]) -> None:
-    for i in range(config["reports"]):
+    """`reports` results; with `checkpoint`, a checkpoint with each (as a trial under PBT or
+    HyperBand keeps one to resume from when it is paused), resumed from when there is one."""
+    start = 0
+    checkpoint = get_checkpoint() if config.get("checkpoint") else None
+    if checkpoint is not None:
+        with checkpoint.as_directory() as folder:
+            start = int(read_step(folder))
+    for i in range(start, config["reports"]):
         # time_this_iter_s: the virtual seconds a step takes on the SimulatedExecutor (the
         # other executors fill in the real ones).
-        report({"loss": float(i) * config.get("lr", 1.0), "time_this_iter_s": 1.0})
+        metrics = {"loss": float(i) * config.get("lr", 1.0), "time_this_iter_s": 1.0}
+        if not config.get("checkpoint"):
+            report(metrics)
+            continue
+        with tempfile.TemporaryDirectory() as folder:
+            with open(os.path.join(folder, "step"), "w", encoding="utf-8") as file:
+                file.write(str(i + 1))
+            report(metrics, checkpoint=Checkpoint.from_directory(folder))
 
 
-class FirstResult(Callback):
-    """Records when the first result reaches the event loop."""
+def read_step(folder: str) -> str:
+    with open(os.path.join(folder, "step"), encoding="utf-8") as file:
+        return file.read()
 
-    def __init__(self) -> None:
-        self.at: float | None = None
+
+class Timeline(Callback):
+    """When results reached the event loop (wall and process CPU time, every `every`-th
+    result, so that reading the clocks costs the loop little), and how many trials started.
+    With `every=0` only the first result's wall time."""
+
+    def __init__(self, every: int = 16) -> None:
+        self.every = every
+        self.first: float | None = None
+        self.marks: list[tuple[float, float]] = []
+        self.count = 0
+        self.starts = 0
+
+    def on_trial_start(self, iteration: int, trials: Any, trial: Any, **info: Any) -> None:
+        self.starts += 1
 
     def on_trial_result(
         self, iteration: int, trials: Any, trial: Any, result: Any, **info: Any
     ) -> None:
-        if self.at is None:
-            self.at = time.perf_counter()
+        if self.first is None:
+            self.first = time.perf_counter()
+        if self.every and self.count % self.every == 0:
+            self.marks.append((time.perf_counter(), time.process_time()))
+        self.count += 1
+
+    def steady(self, skip: float = 0.1) -> tuple[float, float]:
+        """Wall and CPU seconds per result between the first and the last `skip` of the
+        results: the loop's own cost at this many trials, without the fit's set-up (the
+        storage folders, the first state save) and wind-down (the last trials' ends, the final
+        save), which do not grow with the trials and would make small runs look dear."""
+        n = len(self.marks)
+        lo = int(n * skip)
+        hi = max(int(n * (1 - skip)) - 1, lo + 1)
+        if hi >= n:
+            raise ValueError(f"{self.count} results are too few for a steady-state figure")
+        (wall0, cpu0), (wall1, cpu1) = self.marks[lo], self.marks[hi]
+        results = (hi - lo) * self.every
+        return (wall1 - wall0) / results, (cpu1 - cpu0) / results
 
 
 def make_executor(kind: str) -> Any:
@@ -101,13 +148,15 @@ def make_scheduler(name: str, reports: int) -> Any:
 
 
 def fit_once(
-    kind: str, trials: int, reports: int, scheduler: str = "fifo"
+    kind: str, trials: int, reports: int, scheduler: str = "fifo", timeline: Timeline | None = None
 ) -> tuple[float, float, float]:
     """fit() wall time, the time to its first result and the driver's CPU time, in seconds."""
-    first = FirstResult()
+    first = timeline or Timeline(every=0)
     space: dict[str, Any] = {"reports": reports}
     if scheduler == "pbt":
         space["lr"] = uniform(0.5, 2.0)
+    if scheduler != "fifo":
+        space["checkpoint"] = True  # paused trials resume from their last step
     with tempfile.TemporaryDirectory() as storage:
         job = Tuner(
             trivial,
@@ -119,7 +168,7 @@ def fit_once(
         start, cpu = time.perf_counter(), time.process_time()
         job.fit()
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-    return wall, (first.at or start) - start, cpu
+    return wall, (first.first or start) - start, cpu
 
 
 _FRESH_FIT = """
@@ -157,10 +206,22 @@ def ray_fit(trials: int, reports: int, scheduler: str = "fifo") -> float:
     from ray.tune import schedulers as ray_schedulers
 
     def ray_trivial(config: dict[str, Any]) -> None:
-        for i in range(config["reports"]):
-            ray_tune.report({"loss": float(i) * config.get("lr", 1.0)})
+        start = 0
+        checkpoint = ray_tune.get_checkpoint() if config.get("checkpoint") else None
+        if checkpoint is not None:
+            with checkpoint.as_directory() as folder:
+                    start = int(read_step(folder))
+        for i in range(start, config["reports"]):
+            metrics = {"loss": float(i) * config.get("lr", 1.0)}
+            if not config.get("checkpoint"):
+                ray_tune.report(metrics)
+                continue
+            with tempfile.TemporaryDirectory() as folder:
+                with open(os.path.join(folder, "step"), "w", encoding="utf-8") as file:
+                    file.write(str(i + 1))
+                ray_tune.report(metrics, checkpoint=ray_tune.Checkpoint.from_directory(folder))
 
-    space: dict[str, Any] = {"reports": reports}
+    space: dict[str, Any] = {"reports": reports, "checkpoint": scheduler != "fifo"}
     if scheduler == "fifo":
         chosen: Any = ray_schedulers.FIFOScheduler()
     elif scheduler == "hyperband":
@@ -209,7 +270,14 @@ def main() -> None:
     parser.add_argument("--large-repeats", type=int, default=1,
                         help="repeats of the scheduler runs of 5,000 trials or more (minutes each)")
     parser.add_argument("--only", default="fit,stream,schedulers,import")
+    parser.add_argument("--tmp", default=None,
+                        help="folder for the experiments and the trials' checkpoints (default: "
+                        "the system's temporary folder); e.g. /dev/shm to time the engine "
+                        "rather than a disk whose file creation is slow")
     args = parser.parse_args()
+    if args.tmp is not None:
+        tempfile.tempdir = args.tmp
+        os.environ["TMPDIR"] = args.tmp  # the fresh processes' too
     # Bytecode cached, as for users (a checkout's environment may switch the cache off): the
     # fresh processes and the workers started here inherit this.
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -218,7 +286,7 @@ def main() -> None:
     logging.getLogger("schedulers").setLevel(logging.ERROR)  # PBT: donors without checkpoints
     logging.getLogger("tuner").setLevel(logging.ERROR)
     print(f"tuner {tuner.__version__}; Ray Tune {'side by side' if HAVE_RAY else 'not installed'}; "
-          f"medians of {repeats}")
+          f"medians of {repeats}; files in {tempfile.gettempdir()}")
 
     if "fit" in only:
         side_by_side("import + fit() of 100 x 10, fresh process, default executor",
@@ -248,20 +316,28 @@ def main() -> None:
 
     if "schedulers" in only:
         kind = "simulated" if hasattr(tuner, "SimulatedExecutor") else "inprocess"
-        print(f"per result handled by the loop, {args.reports} reports per trial, {kind} executor:")
+        print(f"per result handled by the loop, steady state (the middle 80% of the results), "
+              f"{args.reports} reports per trial, {kind} executor; HyperBand and PBT trials "
+              "checkpoint every step:")
         for scheduler in ("fifo", "hyperband", "pbt"):
             for trials in (int(n) for n in args.sizes.split(",")):
-                results = trials * args.reports
                 runs = repeats if trials < 5000 else args.large_repeats
-                measured = [fit_once(kind, trials, args.reports, scheduler) for _ in range(runs)]
-                wall = statistics.median(w for w, _, _ in measured)
-                # The process's CPU time (the simulated trials run in it): steadier than wall
-                # time on a shared machine, where other processes take turns on the cores.
-                cpu = statistics.median(c for _, _, c in measured)
+                walls, steady, handled = [], [], []
+                for _ in range(runs):
+                    timeline = Timeline()
+                    walls.append(fit_once(kind, trials, args.reports, scheduler, timeline)[0])
+                    steady.append(timeline.steady())
+                    handled.append((timeline.count, timeline.starts))
+                # CPU: the process's (the simulated trials run in it), steadier than wall time
+                # on a shared machine, where other processes take turns on the cores.
+                wall = statistics.median(w for w, _ in steady)
+                cpu = statistics.median(c for _, c in steady)
+                results, starts = handled[0]
                 side_by_side(
                     f"  {scheduler:<9} {trials:>6,} trials",
-                    f"{wall / results * 1e6:.1f} us, CPU {cpu / results * 1e6:.1f} us "
-                    f"({wall:.2f} s, {runs}x)",
+                    f"{wall * 1e6:.0f} us, CPU {cpu * 1e6:.0f} us "
+                    f"({results:,} results, {starts:,} starts; fit {statistics.median(walls):.2f} s,"
+                    f" {runs}x)",
                     (lambda s=scheduler, t=trials, r=results: f"{ray_fit(t, args.reports, s) / r * 1e6:.0f} us")
                     if trials <= 500 else None,
                 )
