@@ -308,8 +308,8 @@ def persist_directory(local_dir: str, fs: fsspec.AbstractFileSystem, dest: str) 
         )
     marker = join(dest, COMPLETE_MARKER)
     if is_local(fs):
-        if os.path.realpath(local_dir) == os.path.realpath(dest):
-            atomic_write_bytes(fs, marker, b"")
+        if os.path.exists(dest) and os.path.samefile(local_dir, dest):
+            _mark_local(marker)
             return
         # No fsync of the copied files: the rename protects against a crashed process, which is
         # what restores see; fsyncing 100 MB per checkpoint would cost more than the copy.
@@ -324,7 +324,7 @@ def persist_directory(local_dir: str, fs: fsspec.AbstractFileSystem, dest: str) 
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        atomic_write_bytes(fs, marker, b"")
+        _mark_local(marker)
         return
     # A stale marker would make a half-uploaded replacement look complete.
     remove_directory(fs, dest)
@@ -332,6 +332,15 @@ def persist_directory(local_dir: str, fs: fsspec.AbstractFileSystem, dest: str) 
         fs.put(local_dir.rstrip("/") + "/", dest, recursive=True)
     fs.pipe_file(marker, b"")
     fs.invalidate_cache(dest)
+
+
+def _mark_local(marker: str) -> None:
+    """Create the empty marker file. It is read only for whether it exists, and creating a
+    file is atomic, so no temporary sibling and rename are needed; nor an fsync, which the
+    copied files do not get either (a crashed process is what restores see). Its mode is
+    0o666 & ~umask, as `open` makes it."""
+    with open(marker, "wb"):
+        pass
 
 
 def _copy_tree_following_umask(src: str, dst: str) -> None:
