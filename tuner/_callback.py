@@ -64,7 +64,9 @@ class Callback:
             stop: The experiment's stopper (`RunConfig(stop=...)` made a `Stopper`), or None.
             num_samples: `TuneConfig(num_samples)`.
             total_num_samples: How many trials there will be, if known (grids count theirs).
-            **info: Also ``time_budget_s``.
+            **info: Also ``time_budget_s``, and ``clock``: the clock the experiment runs on
+                (``clock.time()`` is the Unix time it says; virtual time under
+                `SimulatedExecutor`), for callbacks that stamp what they write.
         """
 
     def on_step_begin(self, iteration: int, trials: Sequence[Trial], **info: Any) -> None:

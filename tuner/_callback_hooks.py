@@ -54,7 +54,7 @@ _ARGS: Mapping[str, tuple[str, ...]] = {
 }
 """The keyword arguments each hook is called with."""
 
-_SETUP_ARGS = ("stop", "num_samples", "total_num_samples", "time_budget_s")
+_SETUP_ARGS = ("stop", "num_samples", "total_num_samples", "time_budget_s", "clock")
 
 _LEGACY_ARITY: Mapping[str, int] = {
     "setup": 1,

@@ -144,6 +144,7 @@ class TuneController:
             num_samples=self.settings.num_samples,
             total_num_samples=self.reporter.total_trials,
             time_budget_s=self.settings.time_budget_s,
+            clock=self.clock,
         )
         self.executor.check_resources(self.settings.resources)
         budget = self.settings.time_budget_s

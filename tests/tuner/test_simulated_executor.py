@@ -239,6 +239,29 @@ def test_timeout_stopper_counts_virtual_time(tmp_path: Path) -> None:
     assert 3 * 3600.0 <= executor.clock.monotonic() <= 3 * 3600.0 + 10.0
 
 
+def test_tensorboard_events_are_stamped_in_virtual_time(tmp_path: Path) -> None:
+    """Every event of the TensorBoard files, the file's first and the hparams summary written
+    at the end included, carries virtual Unix time, read back by TensorBoard's own reader."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    def hours(config: dict[str, Any]) -> None:
+        for _ in range(3):
+            report({"loss": config["x"], "time_this_iter_s": 3600.0 * config["x"]})
+
+    run(hours, tmp_path, SimulatedExecutor(n_workers=1, start_time=START), name="tb")
+    files = sorted(glob.glob(str(tmp_path / "tb" / "*" / "events.out.tfevents.*")))
+    assert len(files) == 2
+    for path in files:
+        events = list(EventFileLoader(path).Load())
+        assert events[0].file_version == "brain.Event:2"
+        assert any(e.summary.value and e.summary.value[0].tag.startswith("_hparams_")
+                   for e in events)
+        # Trial 0 runs 0-3 h, trial 1 (x=2, after it) 3-9 h: all of it in virtual time.
+        assert all(START <= e.wall_time <= START + 9 * 3600.0 for e in events), [
+            e.wall_time for e in events]
+        assert max(e.wall_time for e in events) > START + 3600.0  # the clock moved
+
+
 def test_the_save_rule_measures_the_injected_clock(tmp_path: Path) -> None:
     clock = FakeClock()
     saver = ExperimentSaver(fsspec.filesystem("file"), str(tmp_path), header=lambda: {},

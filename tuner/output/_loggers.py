@@ -34,8 +34,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
@@ -47,6 +48,7 @@ from tuner.output._files import PARAMS_FILE, PROGRESS_FILE, RESULT_FILE, open_cr
 from tuner.output._writers import CsvRows, JsonLines, TensorBoardEvents
 
 if TYPE_CHECKING:
+    from tuner._clock import Clock
     from tuner.experiment import Trial
 
 logger = logging.getLogger(__name__)
@@ -292,8 +294,17 @@ class TBXLoggerCallback(_PerTrialLogger[TensorBoardEvents]):
         >>> TBXLoggerCallback().flush()
     """
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._now: Callable[[], float] = time.time
+
+    def setup(self, *args: Any, **info: Any) -> None:
+        """Stamp events with the experiment's clock (virtual time under `SimulatedExecutor`)."""
+        clock: Clock | None = info.get("clock")
+        self._now = time.time if clock is None else clock.time
+
     def _make(self, trial: Trial) -> TensorBoardEvents:
-        return TensorBoardEvents(trial.local_path, trial.config)
+        return TensorBoardEvents(trial.local_path, trial.config, self._now)
 
     def _resumed(self, trial: Trial, writer: TensorBoardEvents) -> None:
         writer.config = trial.config  # PBT may have changed it

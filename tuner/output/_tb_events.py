@@ -175,8 +175,8 @@ class EventFile:
     what needs it (`path`, `flush()`) waits for it.
     """
 
-    def __init__(self, directory: str) -> None:
-        now = time.time()
+    def __init__(self, directory: str, now: float | None = None) -> None:
+        now = time.time() if now is None else now
         # Names hold the second the file was made, then a number: the first free one, so that
         # a trial started again within the same second writes a file of its own.
         prefix = os.path.join(directory, f"events.out.tfevents.{str(now)[:10]}.{_HOST}.")

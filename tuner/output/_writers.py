@@ -261,8 +261,13 @@ class TensorBoardEvents:
     `write()`.
     """
 
-    def __init__(self, directory: str, config: Mapping[str, Any]) -> None:
-        self.events = EventFile(directory)
+    def __init__(
+        self, directory: str, config: Mapping[str, Any], now: Callable[[], float] = time.time
+    ) -> None:
+        self.now = now
+        """The Unix time for what has no timestamp of its own: the file's first event, the
+        hparams summary, a result without ``timestamp``."""
+        self.events = EventFile(directory, now())
         self.config = config
         self.results = 0
         self.last_result: tuple[int, Mapping[str, Any]] | None = None
@@ -280,12 +285,12 @@ class TensorBoardEvents:
         layout = self._layout
         if layout is not None:
             try:
-                return self.events.add(layout.encode(count, result))
+                return self.events.add(layout.encode(count, result, self.now))
             except OverflowError:  # beyond float32: written as an infinity below
                 pass
         step, walltime, scalars = _scalars(count, result)
         return self.events.add(
-            encode_scalars(walltime if walltime is not None else time.time(), step, scalars)
+            encode_scalars(walltime if walltime is not None else self.now(), step, scalars)
         )
 
     def write(self) -> None:
@@ -308,7 +313,7 @@ class TensorBoardEvents:
             return
         last = _scalars(*self.last_result)[2] if self.last_result is not None else []
         metrics = {tag: value for tag, value in last if math.isfinite(value)}
-        self.events.write_encoded(hparams_events(hparam_dict, metrics, wall_time=time.time()))
+        self.events.write_encoded(hparams_events(hparam_dict, metrics, wall_time=self.now()))
 
 
 def _scalars(
@@ -363,11 +368,11 @@ class _Layout:
             has_walltime=type(result.get("timestamp")) in (int, float),
         )
 
-    def encode(self, count: int, result: Mapping[str, Any]) -> bytes:
+    def encode(self, count: int, result: Mapping[str, Any], now: Callable[[], float]) -> bytes:
         if self._get is not None:
             values = self._get(result)
         else:
             values = tuple(result[key] for key in self._keys)
         step = result["training_iteration"] if self._has_step else count
-        walltime = result["timestamp"] if self._has_walltime else time.time()
+        walltime = result["timestamp"] if self._has_walltime else now()
         return self._layout.encode(walltime, step, values)
