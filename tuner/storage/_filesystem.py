@@ -335,10 +335,8 @@ def persist_directory(local_dir: str, fs: fsspec.AbstractFileSystem, dest: str) 
 
 
 def _mark_local(marker: str) -> None:
-    """Create the empty marker file. It is read only for whether it exists, and creating a
-    file is atomic, so no temporary sibling and rename are needed; nor an fsync, which the
-    copied files do not get either (a crashed process is what restores see). Its mode is
-    0o666 & ~umask, as `open` makes it."""
+    """Create the empty marker (0o666 & ~umask). Only whether it exists is read, and creating
+    a file is atomic: no rename, and no fsync, which the copied files do not get either."""
     with open(marker, "wb"):
         pass
 
