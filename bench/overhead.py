@@ -35,6 +35,7 @@ import argparse  # noqa: E402
 import functools  # noqa: E402
 import importlib.util  # noqa: E402
 import logging  # noqa: E402
+import math  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
@@ -336,12 +337,14 @@ def main() -> None:
               "checkpoint every step:")
         for scheduler in ("fifo", "hyperband", "pbt"):
             for trials in (int(n) for n in args.sizes.split(",")):
-                runs = repeats if trials < 5000 else args.large_repeats
+                # Small runs are short and noisy: repeat them until about 2,000 results count.
+                runs = (max(repeats, math.ceil(2000 / (trials * args.reports))) if trials < 5000
+                        else args.large_repeats)
                 fits: list[float] = []
                 steady: list[tuple[float, float]] = []
                 handled: list[tuple[int, int]] = []
                 for _ in range(runs):
-                    timeline = Timeline()
+                    timeline = Timeline(every=1)  # a clock read costs ~1% of a result here
                     fits.append(fit_once(kind, trials, args.reports, scheduler, timeline)[0])
                     steady.append(timeline.steady())
                     handled.append((timeline.count, timeline.starts))
