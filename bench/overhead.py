@@ -51,39 +51,42 @@ from schedulers import (  # noqa: E402
 )
 from tuner import (  # noqa: E402
     Callback,
-    Checkpoint,
     InProcessExecutor,
     LocalExecutor,
     RunConfig,
     TuneConfig,
     Tuner,
-    get_checkpoint,
-    report,
     uniform,
 )
 
 HAVE_RAY = importlib.util.find_spec("ray") is not None
 
 
-def trivial(config: dict[str, Any]) -> None:
-    """`reports` results; with `checkpoint`, a checkpoint with each (as a trial under PBT or
-    HyperBand keeps one to resume from when it is paused), resumed from when there is one."""
+def steps(config: dict[str, Any], api: Any, **metrics: float) -> None:
+    """`reports` results through `api` (tuner, or ray.tune: both have `report`,
+    `get_checkpoint` and `Checkpoint`); with `checkpoint`, a checkpoint with each (as a trial
+    under PBT or HyperBand keeps one to resume from when it is paused), resumed from when
+    there is one."""
     start = 0
-    checkpoint = get_checkpoint() if config.get("checkpoint") else None
+    checkpoint = api.get_checkpoint() if config.get("checkpoint") else None
     if checkpoint is not None:
         with checkpoint.as_directory() as folder:
             start = int(read_step(folder))
     for i in range(start, config["reports"]):
-        # time_this_iter_s: the virtual seconds a step takes on the SimulatedExecutor (the
-        # other executors fill in the real ones).
-        metrics = {"loss": float(i) * config.get("lr", 1.0), "time_this_iter_s": 1.0}
+        result = {"loss": float(i) * config.get("lr", 1.0), **metrics}
         if not config.get("checkpoint"):
-            report(metrics)
+            api.report(result)
             continue
         with tempfile.TemporaryDirectory() as folder:
             with open(os.path.join(folder, "step"), "w", encoding="utf-8") as file:
                 file.write(str(i + 1))
-            report(metrics, checkpoint=Checkpoint.from_directory(folder))
+            api.report(result, checkpoint=api.Checkpoint.from_directory(folder))
+
+
+def trivial(config: dict[str, Any]) -> None:
+    # time_this_iter_s: the virtual seconds a step takes on the SimulatedExecutor (the other
+    # executors fill in the real ones).
+    steps(config, tuner, time_this_iter_s=1.0)
 
 
 def read_step(folder: str) -> str:
@@ -93,10 +96,10 @@ def read_step(folder: str) -> str:
 
 class Timeline(Callback):
     """When results reached the event loop (wall and process CPU time, every `every`-th
-    result, so that reading the clocks costs the loop little), and how many trials started.
-    With `every=0` only the first result's wall time."""
+    result), and how many trials started. With `every=0` only the first result's wall time
+    (for the streaming runs, where reading the clocks would weigh on a result's cost)."""
 
-    def __init__(self, every: int = 16) -> None:
+    def __init__(self, every: int = 1) -> None:
         self.every = every
         self.first: float | None = None
         self.marks: list[tuple[float, float]] = []
@@ -214,20 +217,7 @@ def ray_fit_results(trials: int, reports: int, scheduler: str = "fifo") -> tuple
     from ray.tune import schedulers as ray_schedulers
 
     def ray_trivial(config: dict[str, Any]) -> None:
-        start = 0
-        checkpoint = ray_tune.get_checkpoint() if config.get("checkpoint") else None
-        if checkpoint is not None:
-            with checkpoint.as_directory() as folder:
-                    start = int(read_step(folder))
-        for i in range(start, config["reports"]):
-            metrics = {"loss": float(i) * config.get("lr", 1.0)}
-            if not config.get("checkpoint"):
-                ray_tune.report(metrics)
-                continue
-            with tempfile.TemporaryDirectory() as folder:
-                with open(os.path.join(folder, "step"), "w", encoding="utf-8") as file:
-                    file.write(str(i + 1))
-                ray_tune.report(metrics, checkpoint=ray_tune.Checkpoint.from_directory(folder))
+        steps(config, ray_tune)
 
     space: dict[str, Any] = {"reports": reports, "checkpoint": scheduler != "fifo"}
     if scheduler == "fifo":
@@ -338,13 +328,13 @@ def main() -> None:
         for scheduler in ("fifo", "hyperband", "pbt"):
             for trials in (int(n) for n in args.sizes.split(",")):
                 # Small runs are short and noisy: repeat them until about 2,000 results count.
-                runs = (max(repeats, math.ceil(2000 / (trials * args.reports))) if trials < 5000
-                        else args.large_repeats)
+                times = (max(repeats, math.ceil(2000 / (trials * args.reports))) if trials < 5000
+                         else args.large_repeats)
                 fits: list[float] = []
                 steady: list[tuple[float, float]] = []
                 handled: list[tuple[int, int]] = []
-                for _ in range(runs):
-                    timeline = Timeline(every=1)  # a clock read costs ~1% of a result here
+                for _ in range(times):
+                    timeline = Timeline()  # a clock read costs ~1% of a result here
                     fits.append(fit_once(kind, trials, args.reports, scheduler, timeline)[0])
                     steady.append(timeline.steady())
                     handled.append((timeline.count, timeline.starts))
@@ -357,7 +347,7 @@ def main() -> None:
                     f"  {scheduler:<9} {trials:>6,} trials",
                     f"{wall * 1e6:.0f} us, CPU {cpu * 1e6:.0f} us "
                     f"({results:,} results, {starts:,} starts; fit {statistics.median(fits):.2f} s,"
-                    f" {runs}x)",
+                    f" {times}x)",
                     functools.partial(ray_per_result, trials, args.reports, scheduler)
                     if trials <= 500 else None,
                 )
