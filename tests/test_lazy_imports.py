@@ -40,3 +40,39 @@ def test_import_tuner_loads_no_heavy_module() -> None:
 )
 def test_a_lazy_name_loads_its_module_on_first_use(code: str, module: str) -> None:
     assert module in _loaded_after(code)
+
+
+_WORKER_PROBE = """
+import json, sys, tempfile
+from tuner import Checkpoint, RunConfig, TuneConfig, Tuner, get_checkpoint, report
+
+def trainable(config):
+    before = sorted(sys.modules)
+    if config["checkpoint"]:
+        with tempfile.TemporaryDirectory() as folder:
+            open(folder + "/step", "w").write("1")
+            report({"step": 1}, checkpoint=Checkpoint.from_directory(folder))
+    report({"loaded": json.dumps(before), "after": json.dumps(sorted(sys.modules))})
+
+with tempfile.TemporaryDirectory() as storage:
+    grid = Tuner(trainable, param_space={"checkpoint": %s},
+                 run_config=RunConfig(storage_path=storage, verbose=0)).fit()
+    result = grid[0]
+    assert result.error is None, result.error
+    print(result.metrics["loaded"])
+    print(result.metrics["after"])
+    print(result.checkpoint is not None)
+"""
+
+
+@pytest.mark.parametrize("checkpoint", [False, True])
+def test_a_worker_process_loads_storage_only_when_its_trial_checkpoints(checkpoint: bool) -> None:
+    """A new worker pays for fsspec (about 0.1 s) only when a trial saves or resumes from a
+    checkpoint; a trial never needs numpy or pandas from the engine."""
+    done = subprocess.run([sys.executable, "-c", _WORKER_PROBE % checkpoint],
+                          capture_output=True, text=True, check=True)
+    before, after, has_checkpoint = done.stdout.split("\n")[:3]
+    at_start = set(json.loads(before))
+    assert sorted(at_start & {"fsspec", "numpy", "pandas"}) == []
+    assert ("fsspec" in json.loads(after)) is checkpoint
+    assert has_checkpoint == str(checkpoint)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from tuner._clock import Clock, StepClock
 from tuner.exceptions import TuneError
 from tuner.executors._protocol import CheckpointRef, Control, Event, ResultEvent, TrialSpec
+from tuner.storage._deferred import resolve_filesystem
 
 if TYPE_CHECKING:
     from tuner.storage._checkpoint import Checkpoint
@@ -140,6 +141,11 @@ class Session:
         )
         self._at_end: list[Callable[[], None]] = []
 
+    @property
+    def filesystem(self) -> Any:
+        """The experiment's fsspec filesystem (in a worker process, loaded on first use)."""
+        return resolve_filesystem(self.spec.filesystem)
+
     def at_end(self, callback: Callable[[], None]) -> None:
         """Call `callback` once the trainable has returned or raised, before the event loop
         hears that the trial ended (so before `fit()` can return): integrations close there
@@ -192,7 +198,7 @@ class Session:
 
         index = self.checkpoint_index
         dest = join(self.spec.trial_path, checkpoint_dir_name(index))
-        persist_directory(local_dir, self.spec.filesystem, dest)
+        persist_directory(local_dir, self.filesystem, dest)
         self.checkpoint_index += 1
         return CheckpointRef(index=index, path=dest)
 
@@ -204,7 +210,7 @@ class Session:
             return None
         from tuner.storage._checkpoint import Checkpoint
 
-        return Checkpoint(self.spec.restore_path, self.spec.filesystem)
+        return Checkpoint(self.spec.restore_path, self.filesystem)
 
 
 _local = threading.local()

@@ -18,6 +18,7 @@ import cloudpickle
 
 from tuner.exceptions import ConfigError, WorkerDiedError
 from tuner.executors._protocol import EndEvent, ErrorEvent, Event, ResultEvent, TrialSpec
+from tuner.storage._deferred import DeferredFilesystem
 
 READ_BYTES = 1 << 18
 """Bytes read from one connection per wait (about 800 results), so that one fast trial cannot
@@ -178,7 +179,7 @@ class PackedSpec:
     cloudpickle sends both by value, as it does the trainable.
 
     Attributes:
-        spec: The spec, with an empty config.
+        spec: The spec, with an empty config and its filesystem a `DeferredFilesystem`.
         config: The config, cloudpickled.
     """
 
@@ -211,7 +212,10 @@ def pack_spec(spec: TrialSpec, where: str) -> PackedSpec:
             "instead (e.g. a function that opens or builds it), or run trials in this process "
             "with InProcessExecutor()"
         ) from exc
-    return PackedSpec(dataclasses.replace(spec, config={}), blob)
+    # The worker unpickles the filesystem only when the trial touches storage (see
+    # `DeferredFilesystem`), not with every spec.
+    filesystem = DeferredFilesystem.of(spec.filesystem)
+    return PackedSpec(dataclasses.replace(spec, config={}, filesystem=filesystem), blob)
 
 
 def _unpicklable(config: Mapping[str, Any], exc: Exception) -> tuple[str, Any, Exception]:

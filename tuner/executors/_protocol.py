@@ -66,7 +66,9 @@ class TrialSpec:
         trainable_key: Key under which the driver registered the trainable with the worker.
         config: The resolved hyperparameters.
         trial_path: The trial's directory on the experiment filesystem.
-        filesystem: The experiment's fsspec filesystem (checkpoints are written straight to it).
+        filesystem: The experiment's fsspec filesystem (checkpoints are written straight to
+            it); in a worker process, a `DeferredFilesystem` that loads it on first use (read
+            it through `resolve_filesystem`).
         restore_path: A checkpoint directory on `filesystem` to resume from, or None.
         start_iteration: training_iteration of the checkpoint resumed from (0 for a fresh start).
         time_total_s: time_total_s at that checkpoint.

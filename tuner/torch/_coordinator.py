@@ -224,7 +224,7 @@ def run_worker_group(
 ) -> None:
     """Run `train_fn` on `scaling.num_workers` ranks as the current trial, and end them all."""
     session = current_session("TorchTrainer")
-    fs, trial_path = session.spec.filesystem, session.spec.trial_path
+    fs, trial_path = session.filesystem, session.spec.trial_path
     clear_failures(fs, trial_path)
     check_gpus(scaling)
     try:
