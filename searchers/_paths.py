@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from searchers._rng import DeferredRng
 from searchers._space import Domain, Function, GridSearch
 
 if TYPE_CHECKING:  # numpy loads when a searcher draws, not with `import tuner`
@@ -175,8 +176,12 @@ def make_spec(config: Mapping[str, Any], rng: np.random.Generator) -> Spec:
     return Spec(config, rng)
 
 
-def resolve(space: Any, rng: np.random.Generator, fixed: Mapping[Path, Any] | None = None) -> Any:
+def resolve(
+    space: Any, rng: np.random.Generator | DeferredRng, fixed: Mapping[Path, Any] | None = None
+) -> Any:
     """A config from `space`: `fixed` values put in, then every domain sampled with `rng`.
+
+    A `DeferredRng` is made into its generator only when there is a domain to sample.
 
     Order: plain domains in path order first, then `sample_from` functions in path order. A
     function that reads a value that is still unresolved (another function later in path order)
@@ -201,12 +206,12 @@ def resolve(space: Any, rng: np.random.Generator, fixed: Mapping[Path, Any] | No
         if isinstance(value, Function):
             pending.append((path, value))
         elif isinstance(value, Domain):
-            set_value(config, path, value.sample(rng, config))
+            set_value(config, path, value.sample(_generator(rng), config))
     while pending:
         waiting = []
         for path, function in pending:
             try:
-                value = function.sample(rng, config)
+                value = function.sample(_generator(rng), config)
             except UnresolvedError:
                 waiting.append((path, function))
                 continue
@@ -219,3 +224,7 @@ def resolve(space: Any, rng: np.random.Generator, fixed: Mapping[Path, Any] | No
             )
         pending = waiting
     return config
+
+
+def _generator(rng: np.random.Generator | DeferredRng) -> np.random.Generator:
+    return rng.get() if isinstance(rng, DeferredRng) else rng

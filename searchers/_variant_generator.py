@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from searchers._base import FINISHED, Searcher, SearchSignal
 from searchers._paths import Path, find_grids, merge, resolve
-from searchers._rng import load_rng, make_rng, rng_state
+from searchers._rng import DeferredRng
 
 if TYPE_CHECKING:  # numpy loads when the generator is built, not with `import tuner`
     import numpy as np
@@ -130,7 +130,8 @@ class BasicVariantGenerator(Searcher):
         self._points = [dict(p) for p in points]
         self.max_concurrent = max_concurrent
         self.constant_grid_search = constant_grid_search
-        self._rng = make_rng(seed if seed is not None else random_state)
+        # Made on first use: a space with nothing to sample never needs numpy.
+        self._rng = DeferredRng(seed if seed is not None else random_state)
         self._num_samples = _check_num_samples(num_samples)
         self._space: Mapping[str, Any] | None = None
         self._segments: list[_Segment] = []
@@ -202,8 +203,8 @@ class BasicVariantGenerator(Searcher):
         rng = self._rng
         if self.constant_grid_search:
             if grid_index == 0:
-                self._repeat_seed = int(self._rng.integers(2**63))
-            rng = make_rng(self._repeat_seed)
+                self._repeat_seed = int(self._rng.get().integers(2**63))
+            rng = DeferredRng(self._repeat_seed)
         config = resolve(segment.space, rng, segment.grid_point(grid_index))
         self._index += 1
         self._live[trial_id] = None
@@ -223,7 +224,7 @@ class BasicVariantGenerator(Searcher):
             "num_samples": self._num_samples,
             "repeat_seed": self._repeat_seed,
             "live": list(self._live),
-            "rng": rng_state(self._rng),
+            "rng": self._rng.state(),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -234,7 +235,7 @@ class BasicVariantGenerator(Searcher):
         seed = state["repeat_seed"]
         self._repeat_seed = None if seed is None else int(seed)
         self._live = dict.fromkeys(state["live"])
-        self._rng = load_rng(state["rng"])
+        self._rng = DeferredRng.from_state(state["rng"])
 
 
 def _check_no_nested_grid(segment: _Segment) -> None:

@@ -21,7 +21,9 @@ def test_public_classes_of_private_modules_are_exported() -> None:
                 # The multi-objective math every package shares (searchers/_pareto.py, ...).
                 "Objectives", "Constraint", "Feasibility", "MetricNotReportedError", "Ranking",
                 # What a model-based searcher records of a trial (searchers/_outcome.py).
-                "Outcome"}
+                "Outcome",
+                # A searcher's generator, made on first use (searchers/_rng.py).
+                "DeferredRng"}
     for module_info in pkgutil.iter_modules(searchers.__path__):
         module = importlib.import_module(f"searchers.{module_info.name}")
         for name, value in vars(module).items():
