@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -40,6 +41,16 @@ def test_import_tuner_loads_no_heavy_module() -> None:
 )
 def test_a_lazy_name_loads_its_module_on_first_use(code: str, module: str) -> None:
     assert module in _loaded_after(code)
+
+
+def test_a_fit_whose_space_draws_nothing_never_imports_numpy(tmp_path: Path) -> None:
+    """numpy (about 60 ms) loads when a searcher first draws, not for constants and grids."""
+    loaded = _loaded_after(
+        "from tuner import RunConfig, TuneConfig, Tuner, grid_search\n"
+        "Tuner(lambda config: None, param_space={'a': grid_search([1, 2]), 'b': 3},\n"
+        f"      run_config=RunConfig(storage_path={str(tmp_path)!r}, verbose=0)).fit()"
+    )
+    assert "numpy" not in loaded and "tuner._controller" in loaded
 
 
 _WORKER_PROBE = """

@@ -134,6 +134,24 @@ def test_state_round_trip_mid_sequence_gives_identical_continuation() -> None:
     assert len(drain_part) + 0 == 5
 
 
+def test_state_saved_before_the_first_draw_restores_the_same_draws() -> None:
+    """The generator is made on first draw; a state saved before it (grid points and points to
+    evaluate draw nothing) holds the seed, and the restored searcher draws what the original
+    does, also with a fresh-entropy seed."""
+    space = {"a": uniform(0, 1), "g": grid_search([1, 2])}
+    for seed in (3, None):
+        original = BasicVariantGenerator(seed=seed, points_to_evaluate=[{"a": 0.5, "g": 1}])
+        original.set_search_properties(None, None, space)
+        original.set_num_samples(5)
+        assert original.suggest("0") == {"a": 0.5, "g": 1}  # nothing drawn
+        state = json.loads(json.dumps(original.state_dict()))
+        assert set(state["rng"]) == {"seed"}
+        restored = make(space, num_samples=1, seed=99, points_to_evaluate=[{"a": 0.5, "g": 1}])
+        restored.load_state_dict(state)
+        assert drain(restored) == drain(original)
+        assert "bit_generator" in original.state_dict()["rng"]
+
+
 def test_constant_grid_search_holds_random_values_per_walk() -> None:
     space = {"g": grid_search([1, 2, 3]), "a": uniform(0, 1), "c": choice(list(range(100)))}
     configs = drain(make(space, num_samples=2, constant_grid_search=True))
