@@ -79,11 +79,14 @@ with tempfile.TemporaryDirectory() as storage:
 @pytest.mark.parametrize("checkpoint", [False, True])
 def test_a_worker_process_loads_storage_only_when_its_trial_checkpoints(checkpoint: bool) -> None:
     """A new worker pays for fsspec (about 0.1 s) only when a trial saves or resumes from a
-    checkpoint; a trial never needs numpy or pandas from the engine."""
+    checkpoint; a trial never needs numpy or pandas from the engine, nor the loop, schedulers
+    and searchers (the `tuner` package imports its names on first use)."""
     done = subprocess.run([sys.executable, "-c", _WORKER_PROBE % checkpoint],
                           capture_output=True, text=True, check=True)
     before, after, has_checkpoint = done.stdout.split("\n")[:3]
     at_start = set(json.loads(before))
-    assert sorted(at_start & {"fsspec", "numpy", "pandas"}) == []
+    heavy = {"fsspec", "numpy", "pandas", "tuner._controller", "tuner._config", "schedulers",
+             "searchers._variant_generator"}
+    assert sorted(at_start & heavy) == []
     assert ("fsspec" in json.loads(after)) is checkpoint
     assert has_checkpoint == str(checkpoint)

@@ -12,82 +12,138 @@ Example:
 
 import typing as _typing
 
-from schedulers import FIFOScheduler, TrialScheduler
-from searchers import (
-    BasicVariantGenerator,
-    Searcher,
-    choice,
-    grid_search,
-    lograndint,
-    loguniform,
-    qlograndint,
-    qloguniform,
-    qrandint,
-    qrandn,
-    quniform,
-    randint,
-    randn,
-    sample_from,
-    uniform,
-)
 from searchers._lazy import lazy_exports as _lazy_exports
-from tuner._callback import Callback, TrialInfo
-from tuner._clock import FakeClock, SystemClock
-from tuner._config import CheckpointConfig, FailureConfig, RunConfig, TuneConfig
-from tuner._session import (
-    TrialContext,
-    get_checkpoint,
-    get_context,
-    get_preemption_info,
-    report,
-)
-from tuner._trainable import Trainable, with_resources
 from tuner._version import __version__ as __version__
-from tuner._with_parameters import with_parameters
-from tuner.exceptions import (
-    CheckpointError,
-    ComponentError,
-    ConfigError,
-    ExperimentLockedError,
-    RestoreError,
-    SchedulerError,
-    SearcherError,
-    StorageError,
-    TrainingFailedError,
-    TrialError,
-    TuneError,
-    WorkerDiedError,
-    WorkerGroupError,
-)
-from tuner.executors._base import Executor
-from tuner.stopper import (
-    CombinedStopper,
-    ExperimentPlateauStopper,
-    FunctionStopper,
-    MaximumIterationStopper,
-    Stopper,
-    TimeoutStopper,
-    TrialPlateauStopper,
-)
-from tuner.storage._checkpoint import Checkpoint
 
 if _typing.TYPE_CHECKING:
+    from schedulers import FIFOScheduler, TrialScheduler
+    from searchers import (
+        BasicVariantGenerator,
+        Searcher,
+        choice,
+        grid_search,
+        lograndint,
+        loguniform,
+        qlograndint,
+        qloguniform,
+        qrandint,
+        qrandn,
+        quniform,
+        randint,
+        randn,
+        sample_from,
+        uniform,
+    )
+    from tuner._callback import Callback, TrialInfo
+    from tuner._clock import FakeClock, SystemClock
+    from tuner._config import CheckpointConfig, FailureConfig, RunConfig, TuneConfig
+    from tuner._session import (
+        TrialContext,
+        get_checkpoint,
+        get_context,
+        get_preemption_info,
+        report,
+    )
+    from tuner._trainable import Trainable, with_resources
     from tuner._tuner import Tuner
+    from tuner._with_parameters import with_parameters
     from tuner.analysis._result import Result
     from tuner.analysis._result_grid import ResultGrid
+    from tuner.exceptions import (
+        CheckpointError,
+        ComponentError,
+        ConfigError,
+        ExperimentLockedError,
+        RestoreError,
+        SchedulerError,
+        SearcherError,
+        StorageError,
+        TrainingFailedError,
+        TrialError,
+        TuneError,
+        WorkerDiedError,
+        WorkerGroupError,
+    )
+    from tuner.executors._base import Executor
     from tuner.executors._in_process import InProcessExecutor
     from tuner.executors._local import LocalExecutor
     from tuner.executors._simulated import SimulatedExecutor
     from tuner.executors.dask._executor import DaskExecutor
+    from tuner.stopper import (
+        CombinedStopper,
+        ExperimentPlateauStopper,
+        FunctionStopper,
+        MaximumIterationStopper,
+        Stopper,
+        TimeoutStopper,
+        TrialPlateauStopper,
+    )
+    from tuner.storage._checkpoint import Checkpoint
     from tuner.torch._data_parallel import DataParallelTrainer
     from tuner.torch._scaling import ScalingConfig
 
-# What `Tuner` itself needs is imported above. These are imported on first use (PEP 562), so
-# that `import tuner` stays fast: the executors (the default LocalExecutor is built by `fit()`
-# when none is given), and torch's and dask's parts, which import torch and dask.
+# Every public name is imported on first use (PEP 562), so that `import tuner` costs only what
+# is used: a worker process, which imports `tuner.executors._worker` and so this package, loads
+# the session and the protocol, not the loop, the schedulers or the searchers; a script loads
+# the loop with `Tuner`, and the executors, torch's and dask's parts when it names them.
 __getattr__, __dir__ = _lazy_exports(
     globals(),
     {
+        "BasicVariantGenerator": "searchers",
+        "Callback": "tuner._callback",
+        "Checkpoint": "tuner.storage._checkpoint",
+        "CheckpointConfig": "tuner._config",
+        "CheckpointError": "tuner.exceptions",
+        "CombinedStopper": "tuner.stopper",
+        "ComponentError": "tuner.exceptions",
+        "ConfigError": "tuner.exceptions",
+        "Executor": "tuner.executors._base",
+        "ExperimentLockedError": "tuner.exceptions",
+        "ExperimentPlateauStopper": "tuner.stopper",
+        "FIFOScheduler": "schedulers",
+        "FailureConfig": "tuner._config",
+        "FakeClock": "tuner._clock",
+        "FunctionStopper": "tuner.stopper",
+        "MaximumIterationStopper": "tuner.stopper",
+        "RestoreError": "tuner.exceptions",
+        "RunConfig": "tuner._config",
+        "SchedulerError": "tuner.exceptions",
+        "Searcher": "searchers",
+        "SearcherError": "tuner.exceptions",
+        "Stopper": "tuner.stopper",
+        "StorageError": "tuner.exceptions",
+        "SystemClock": "tuner._clock",
+        "TimeoutStopper": "tuner.stopper",
+        "Trainable": "tuner._trainable",
+        "TrainingFailedError": "tuner.exceptions",
+        "TrialContext": "tuner._session",
+        "TrialError": "tuner.exceptions",
+        "TrialInfo": "tuner._callback",
+        "TrialPlateauStopper": "tuner.stopper",
+        "TrialScheduler": "schedulers",
+        "TuneConfig": "tuner._config",
+        "TuneError": "tuner.exceptions",
+        "WorkerDiedError": "tuner.exceptions",
+        "WorkerGroupError": "tuner.exceptions",
+        "choice": "searchers",
+        "get_checkpoint": "tuner._session",
+        "get_context": "tuner._session",
+        "get_preemption_info": "tuner._session",
+        "grid_search": "searchers",
+        "lograndint": "searchers",
+        "loguniform": "searchers",
+        "qlograndint": "searchers",
+        "qloguniform": "searchers",
+        "qrandint": "searchers",
+        "qrandn": "searchers",
+        "quniform": "searchers",
+        "randint": "searchers",
+        "randn": "searchers",
+        "report": "tuner._session",
+        "sample_from": "searchers",
+        "uniform": "searchers",
+        "with_parameters": "tuner._with_parameters",
+        "with_resources": "tuner._trainable",
         "DaskExecutor": "tuner.executors.dask._executor",
         "DataParallelTrainer": "tuner.torch._data_parallel",  # Ray Train's name
         "InProcessExecutor": "tuner.executors._in_process",
