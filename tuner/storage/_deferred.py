@@ -22,6 +22,11 @@ if TYPE_CHECKING:
     import fsspec
 
 
+_RECENT_MAX = 8
+_recent: dict[int, tuple[Any, DeferredFilesystem]] = {}
+"""The filesystems pickled lately, by identity, with their `DeferredFilesystem`."""
+
+
 class DeferredFilesystem:
     """An fsspec filesystem in pickled form, unpickled by the first `load()`."""
 
@@ -34,8 +39,19 @@ class DeferredFilesystem:
 
     @classmethod
     def of(cls, filesystem: fsspec.AbstractFileSystem) -> DeferredFilesystem:
-        """`filesystem`, pickled (with cloudpickle, so one defined in `__main__` travels too)."""
-        return cls(cloudpickle.dumps(filesystem))
+        """`filesystem`, pickled (with cloudpickle, so one defined in `__main__` travels too).
+
+        An experiment sends the same filesystem with every trial: it is pickled once (pickling
+        cost more than the rest of a trial's spec).
+        """
+        recent = _recent.get(id(filesystem))
+        if recent is not None and recent[0] is filesystem:
+            return recent[1]
+        deferred = cls(cloudpickle.dumps(filesystem))
+        if len(_recent) >= _RECENT_MAX:
+            _recent.clear()
+        _recent[id(filesystem)] = (filesystem, deferred)  # held, so that its id is not reused
+        return deferred
 
     def load(self) -> fsspec.AbstractFileSystem:
         """The filesystem (unpickled once, then the same object)."""
