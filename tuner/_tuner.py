@@ -263,8 +263,8 @@ class Tuner:
                 path,
                 path,
             )
-        fs.makedirs(path, exist_ok=True)
         local = is_local(fs)
+        (os.makedirs if local else fs.makedirs)(path, exist_ok=True)
         local_path = path if local else tempfile.mkdtemp(prefix=f"tuner-{name}-")
         syncer = None
         if not local:

@@ -17,6 +17,7 @@ from fsspec.implementations.local import LocalFileSystem
 
 from tuner.exceptions import CheckpointError, StorageError
 from tuner.storage import _filesystem as storage
+from tuner.storage._local_disk import real_filesystem
 
 
 def _make_tree(root: Path) -> dict[str, bytes]:
@@ -48,8 +49,28 @@ def test_resolve_relative_local_path_is_made_absolute(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     fs, path = storage.resolve_storage("runs")
-    assert isinstance(fs, LocalFileSystem)
+    assert storage.is_local(fs)
+    assert isinstance(real_filesystem(fs), LocalFileSystem)
     assert path == str(tmp_path / "runs")
+
+
+@pytest.mark.parametrize("url", ["runs", "/abs/runs", "C://windows-drive"])
+def test_a_local_path_resolves_to_the_local_disk_without_fsspec(url: str) -> None:
+    """fsspec (about 70 ms) is imported only for URLs and for calls the engine does not make
+    itself on a local disk; the local disk answers as fsspec's LocalFileSystem does."""
+    probe = (
+        "import sys\n"
+        "from tuner.storage._filesystem import resolve_storage, is_local, protocol_of\n"
+        f"fs, path = resolve_storage({url!r})\n"
+        "assert is_local(fs) and protocol_of(fs) == 'file', fs\n"
+        "assert 'fsspec' not in sys.modules\n"
+        "import fsspec\n"
+        "assert fs.unstrip_protocol('/x') == fsspec.filesystem('file').unstrip_protocol('/x')\n"
+        "assert fs == fsspec.filesystem('file') and fs.exists(path) is False\n"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True)
+    fs_url, _ = storage.resolve_storage("file:///tmp/x")
+    assert storage.is_local(fs_url)
 
 
 def test_resolve_pathlike_and_file_url(tmp_path: Path) -> None:

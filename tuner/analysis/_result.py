@@ -43,7 +43,9 @@ class Result:
         metrics: The trial's last reported result (with the auto-filled fields).
         config: The trial's config (its final one, if a scheduler changed it).
         path: The trial directory on the experiment's storage.
-        filesystem: The filesystem `path` is on.
+        filesystem: The filesystem `path` is on: an fsspec filesystem, or for a local disk a
+            `LocalDisk`, which is fsspec's `LocalFileSystem` made on first use (every
+            attribute is that filesystem's; `Checkpoint.filesystem` gives the fsspec object).
         error: Why the trial failed, or None.
         checkpoint: The trial's latest checkpoint, or None.
         best_checkpoints: Retained checkpoints with the metrics they were reported with, best first

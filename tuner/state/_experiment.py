@@ -30,7 +30,7 @@ from tuner._clock import Clock, SystemClock
 from tuner._trial import CheckpointRecord, StatusChange, Trial
 from tuner.exceptions import ConfigError, RestoreError
 from tuner.state._schema import NOT_JSON, OLD_PICKLED, TUPLE, not_json_repr, state_problem
-from tuner.storage._filesystem import atomic_write_bytes, join, read_bytes
+from tuner.storage._filesystem import atomic_write_bytes, is_local, join, read_bytes
 
 if TYPE_CHECKING:
     import fsspec
@@ -315,7 +315,8 @@ def _read_slot(fs: fsspec.AbstractFileSystem, path: str) -> dict[str, Any] | Non
 
 
 def has_state(fs: fsspec.AbstractFileSystem, path: str) -> bool:
-    return any(fs.exists(join(path, slot)) for slot in SLOTS)
+    exists = os.path.exists if is_local(fs) else fs.exists
+    return any(exists(join(path, slot)) for slot in SLOTS)
 
 
 def _sequence(state: Mapping[str, Any]) -> int:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from tuner.state._lock_holder import token_of
 from tuner.storage._filesystem import atomic_write_bytes
+from tuner.storage._local_disk import LocalDisk
 
 if TYPE_CHECKING:
     import fsspec
@@ -87,7 +88,7 @@ class LocalFile:
         return True  # an O_EXCL create is exclusive
 
     def replace(self, data: bytes) -> None:
-        atomic_write_bytes(_local_fs(), self.path, data)
+        atomic_write_bytes(LocalDisk(), self.path, data)
 
     def remove_if(self, expected: bytes) -> bool:
         """Remove the file if it still holds `expected`; exact even while others race for it."""
@@ -164,12 +165,6 @@ class ObjectFile:
             self.fs.rm_file(self.path)
         self.fs.invalidate_cache(self.path)
         return True
-
-
-def _local_fs() -> fsspec.AbstractFileSystem:
-    from fsspec.implementations.local import LocalFileSystem
-
-    return LocalFileSystem()
 
 
 __all__ = ["LocalFile", "LockFile", "ObjectFile"]

@@ -17,6 +17,7 @@ from tuner.storage._filesystem import (
     protocol_of,
     resolve_storage,
 )
+from tuner.storage._local_disk import real_filesystem
 
 if TYPE_CHECKING:
     import fsspec
@@ -82,8 +83,9 @@ class Checkpoint:
 
     @property
     def filesystem(self) -> fsspec.AbstractFileSystem:
-        """The fsspec filesystem the directory is on."""
-        return self._filesystem
+        """The fsspec filesystem the directory is on (for a local checkpoint fsspec's
+        `LocalFileSystem`, which the engine itself never needs to import)."""
+        return real_filesystem(self._filesystem)
 
     @property
     def uri(self) -> str:

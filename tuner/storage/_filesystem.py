@@ -30,6 +30,7 @@ import tempfile
 from typing import TYPE_CHECKING
 
 from tuner.exceptions import CheckpointError, StorageError
+from tuner.storage._local_disk import LocalDisk, is_local
 
 if TYPE_CHECKING:
     # fsspec is imported where it is used: it costs ~45 ms, and `import tuner` must stay fast.
@@ -87,9 +88,11 @@ def resolve_storage(
             f"a storage path must be a str or os.PathLike, got {type(url).__name__} {url!r}: "
             "pass a local directory or a URL such as 's3://bucket/path'"
         )
+    url = os.fspath(url)
+    if isinstance(filesystem, LocalDisk | None) and _is_plain_path(url):  # no fsspec needed
+        return filesystem or LocalDisk(), os.path.abspath(os.path.expanduser(url))
     import fsspec.core
 
-    url = os.fspath(url)
     if filesystem is not None:
         path = filesystem._strip_protocol(url)
         if is_local(filesystem):
@@ -97,7 +100,7 @@ def resolve_storage(
         return filesystem, path
     protocol, _ = fsspec.core.split_protocol(url)
     if protocol is None:
-        return _local_filesystem(), os.path.abspath(os.path.expanduser(url))
+        return LocalDisk(), os.path.abspath(os.path.expanduser(url))
     try:
         fs, path = fsspec.core.url_to_fs(url)
     except ImportError as exc:
@@ -110,6 +113,13 @@ def resolve_storage(
             "path or a supported URL (s3://, gs://, az://, memory://, file://)"
         ) from exc
     return fs, path
+
+
+def _is_plain_path(url: str) -> bool:
+    """Whether fsspec reads `url` as a plain local path: no protocol (``x://``; fsspec ignores a
+    one-letter one, a Windows drive), no ``data:`` URL, no ``file:`` or ``local:`` prefix."""
+    protocol, sep, _ = url.partition("://")
+    return (not sep or len(protocol) <= 1) and not url.startswith(("data:", "file:", "local:"))
 
 
 def _missing_backend_message(protocol: str, exc: ImportError) -> str:
@@ -129,10 +139,10 @@ def filesystem_for_protocol(protocol: str) -> fsspec.AbstractFileSystem:
         >>> filesystem_for_protocol("memory").protocol
         'memory'
     """
+    if protocol in ("file", "local"):
+        return LocalDisk()
     import fsspec
 
-    if protocol in ("file", "local"):
-        return _local_filesystem()
     try:
         return fsspec.filesystem(protocol)
     except ImportError as exc:
@@ -153,24 +163,6 @@ def protocol_of(fs: fsspec.AbstractFileSystem) -> str:
     """
     protocol = fs.protocol
     return protocol if isinstance(protocol, str) else protocol[0]
-
-
-def is_local(fs: fsspec.AbstractFileSystem) -> bool:
-    """Whether the filesystem is the local disk.
-
-    Example:
-        >>> is_local(filesystem_for_protocol("file"))
-        True
-    """
-    from fsspec.implementations.local import LocalFileSystem
-
-    return isinstance(fs, LocalFileSystem)
-
-
-def _local_filesystem() -> fsspec.AbstractFileSystem:
-    from fsspec.implementations.local import LocalFileSystem
-
-    return LocalFileSystem()
 
 
 def join(*parts: str) -> str:
@@ -262,6 +254,9 @@ def read_bytes(fs: fsspec.AbstractFileSystem, path: str) -> bytes:
         >>> read_bytes(fs, join(root, "x"))
         b'1'
     """
+    if is_local(fs):
+        with open(path, "rb") as file:
+            return file.read()
     data: bytes = fs.cat_file(path)
     return data
 
