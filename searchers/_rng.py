@@ -19,9 +19,21 @@ def make_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
 
     if isinstance(seed, np.random.Generator):
         return seed
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+    return np.random.default_rng(_checked_seed(seed))
+
+
+def _checked_seed(seed: Any) -> int | None:
+    """`seed` as a Python int (or None), whatever int type it is.
+
+    Raises:
+        ValueError: `seed` is no int (a bool, a float, a string...).
+    """
+    numpy = sys.modules.get("numpy")  # a numpy integer means numpy is loaded
+    if numpy is not None and isinstance(seed, numpy.integer):
+        return int(seed)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise ValueError(f"`seed` must be an int or None, got seed={seed!r}: pass e.g. seed=0")
-    return np.random.default_rng(seed)
+    return seed
 
 
 class DeferredRng:
@@ -45,20 +57,14 @@ class DeferredRng:
     __slots__ = ("_generator", "_seed")
 
     def __init__(self, seed: int | np.random.Generator | None) -> None:
-        numpy = sys.modules.get("numpy")  # a numpy seed or generator means numpy is loaded
+        numpy = sys.modules.get("numpy")  # a numpy generator means numpy is loaded
         self._generator: np.random.Generator | None = None
         self._seed = 0
-        if numpy is not None and isinstance(seed, numpy.random.Generator | numpy.integer):
-            if isinstance(seed, numpy.integer):
-                self._seed = int(seed)
-            else:
-                self._generator = seed
-        elif seed is None:
-            self._seed = secrets.randbits(128)
-        elif isinstance(seed, bool) or not isinstance(seed, int):
-            raise ValueError(f"`seed` must be an int or None, got seed={seed!r}: pass e.g. seed=0")
-        else:
-            self._seed = seed
+        if numpy is not None and isinstance(seed, numpy.random.Generator):
+            self._generator = seed
+            return
+        checked = _checked_seed(seed)
+        self._seed = secrets.randbits(128) if checked is None else checked
 
     def get(self) -> np.random.Generator:
         """The generator (made on the first call, the same one after)."""

@@ -66,7 +66,7 @@ def test_a_local_path_resolves_to_the_local_disk_without_fsspec(url: str) -> Non
         "assert 'fsspec' not in sys.modules\n"
         "import fsspec\n"
         "assert fs.unstrip_protocol('/x') == fsspec.filesystem('file').unstrip_protocol('/x')\n"
-        "assert fs == fsspec.filesystem('file') and fs.exists(path) is False\n"
+        "assert fs.exists(path) is False and fs.ls('/') == fsspec.filesystem('file').ls('/')\n"
     )
     subprocess.run([sys.executable, "-c", probe], check=True)
     fs_url, _ = storage.resolve_storage("file:///tmp/x")

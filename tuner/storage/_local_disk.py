@@ -13,8 +13,8 @@ Example:
     ('file', 'local')
     >>> type(real_filesystem(disk)).__name__
     'LocalFileSystem'
-    >>> disk == real_filesystem(disk)
-    True
+    >>> disk == LocalDisk(), is_local(real_filesystem(disk))
+    (True, True)
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ class LocalDisk:
     def __reduce__(self) -> tuple[type[LocalDisk], tuple[()]]:
         return LocalDisk, ()  # unpickled without fsspec, in a worker process too
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, LocalDisk) or is_fsspec_local(other)
+    def __eq__(self, other: object) -> bool:  # as fsspec's: equal to its own kind only
+        return isinstance(other, LocalDisk)
 
     def __hash__(self) -> int:
         return hash(LocalDisk)
